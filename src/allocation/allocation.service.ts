@@ -1,0 +1,194 @@
+import type { Logger } from 'pino';
+import { Batcher } from '../db/batcher.js';
+import { transaction, type Pool, type Tx } from '../db/pool.js';
+import { withRetry } from '../db/retry.js';
+import { appendEvents, type NewEvent } from '../events/events.sql.js';
+import {
+  lockAllocationState,
+  lockLeads,
+  lockProvidersInIdOrder,
+  selectAllocationsForLeads,
+  selectLeadAllocationState,
+  selectMembership,
+  selectServiceByReference,
+  writeAllocations,
+  type AllocationRow,
+  type NewAllocation,
+  type ServiceRef,
+} from './allocation.sql.js';
+import { pickProviders, type ProviderQuota, type Role } from './rule.js';
+
+export type AllocationResult =
+  | {
+      ok: true;
+      service_id: number;
+      providers: { id: number; name: string; role: Role }[];
+    }
+  | { ok: false; error: 'insufficient_quota' | 'service_not_found' | 'not_allocated' };
+
+export interface AllocationServiceOptions {
+  maxBatch?: number;
+}
+
+function resultFromRows(serviceId: number, rows: AllocationRow[]): AllocationResult {
+  return {
+    ok: true,
+    service_id: serviceId,
+    providers: rows.map((row) => ({ id: row.providerId, name: row.providerName, role: row.role })),
+  };
+}
+
+/**
+ * Allocates leads to providers by SPEC §3. Each service has its own queue: leads waiting
+ * for the same service are allocated together, in arrival order, under one set of locks and
+ * one commit, while services that share no provider proceed in parallel. Correctness across
+ * instances rests on the row locks alone; the queue only saves commits.
+ */
+export class AllocationService {
+  private readonly batchers = new Map<number, Batcher<string, AllocationResult>>();
+  private readonly services = new Map<string, ServiceRef>();
+  retries = 0;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly logger: Logger,
+    private readonly options: AllocationServiceOptions = {},
+  ) {}
+
+  /** A service by id or slug. Found ones are cached: services are never deleted. */
+  async findService(reference: number | string): Promise<ServiceRef | null> {
+    const cacheKey = `${typeof reference}:${reference}`;
+    const cached = this.services.get(cacheKey);
+    if (cached) return cached;
+    const service = await selectServiceByReference(this.pool, reference);
+    if (service) this.services.set(cacheKey, service);
+    return service;
+  }
+
+  /** Allocates a stored lead; a lead allocated before gets its first answer again. */
+  allocateLead(leadId: string, serviceId: number): Promise<AllocationResult> {
+    let batcher = this.batchers.get(serviceId);
+    if (!batcher) {
+      batcher = new Batcher((leadIds) => this.allocateBatch(serviceId, leadIds), {
+        maxBatch: this.options.maxBatch ?? 100,
+        maxConcurrent: 1,
+      });
+      this.batchers.set(serviceId, batcher);
+    }
+    return batcher.submit(leadId);
+  }
+
+  /** The answer for a lead already stored (an idempotent retry), allocating it if still new. */
+  async answerFor(leadId: string): Promise<AllocationResult> {
+    const lead = await selectLeadAllocationState(this.pool, leadId);
+    if (!lead || lead.serviceId === null) return { ok: false, error: 'not_allocated' };
+    if (lead.status === 'new') return this.allocateLead(leadId, lead.serviceId);
+    if (lead.status === 'unallocated') return { ok: false, error: 'insufficient_quota' };
+    return resultFromRows(lead.serviceId, await selectAllocationsForLeads(this.pool, [leadId]));
+  }
+
+  private allocateBatch(serviceId: number, leadIds: string[]): Promise<AllocationResult[]> {
+    return withRetry(
+      () => transaction(this.pool, (tx) => this.allocateInTransaction(tx, serviceId, leadIds)),
+      {
+        onRetry: (error, attempt) => {
+          this.retries++;
+          this.logger.warn(
+            { err: error, attempt, serviceId, batch: leadIds.length },
+            'allocation retried',
+          );
+        },
+      },
+    );
+  }
+
+  private async allocateInTransaction(
+    tx: Tx,
+    serviceId: number,
+    leadIds: string[],
+  ): Promise<AllocationResult[]> {
+    const state = await lockAllocationState(tx, serviceId);
+    if (!state) return leadIds.map(() => ({ ok: false, error: 'service_not_found' }));
+    const membership = await selectMembership(tx, serviceId);
+    const memberIds = [...membership.staticIds, ...membership.poolIds].sort((a, b) => a - b);
+    const providers = await lockProvidersInIdOrder(tx, memberIds);
+    const quotas = new Map<number, ProviderQuota>(
+      providers.map((provider) => [provider.id, { ...provider }]),
+    );
+    const names = new Map(providers.map((provider) => [provider.id, provider.name]));
+    const leads = new Map((await lockLeads(tx, leadIds)).map((lead) => [lead.id, lead]));
+
+    const topology = { providersPerLead: state.providersPerLead, ...membership };
+    let pointer = state.pointer;
+    const allocations: NewAllocation[] = [];
+    const statuses: { leadId: string; status: 'allocated' | 'unallocated' }[] = [];
+    const events: NewEvent[] = [];
+    const results = new Map<string, AllocationResult>();
+    const settledEarlier: string[] = [];
+
+    for (const leadId of leadIds) {
+      const lead = leads.get(leadId);
+      if (!lead || results.has(leadId)) continue;
+      if (lead.status !== 'new' || (lead.serviceId !== null && lead.serviceId !== serviceId)) {
+        settledEarlier.push(leadId);
+        continue;
+      }
+      const pick = pickProviders(topology, quotas, pointer);
+      if (!pick) {
+        statuses.push({ leadId, status: 'unallocated' });
+        results.set(leadId, { ok: false, error: 'insufficient_quota' });
+        events.push({
+          type: 'lead.unallocated',
+          payload: { leadId, serviceId, reason: 'insufficient_quota' },
+        });
+        continue;
+      }
+      pointer = pick.pointer;
+      for (const provider of pick.providers) {
+        quotas.get(provider.id)!.remainingQuota--;
+        allocations.push({ leadId, providerId: provider.id, role: provider.role });
+      }
+      statuses.push({ leadId, status: 'allocated' });
+      const picked = pick.providers.map((provider) => ({
+        id: provider.id,
+        name: names.get(provider.id)!,
+        role: provider.role,
+      }));
+      results.set(leadId, { ok: true, service_id: serviceId, providers: picked });
+      events.push({
+        type: 'lead.allocated',
+        payload: {
+          leadId,
+          serviceId,
+          pointer,
+          providers: picked.map((provider) => ({
+            ...provider,
+            remainingQuota: quotas.get(provider.id)!.remainingQuota,
+          })),
+        },
+      });
+    }
+
+    if (statuses.length > 0) {
+      await writeAllocations(tx, serviceId, allocations, statuses, pointer);
+    }
+    if (settledEarlier.length > 0) {
+      const rows = await selectAllocationsForLeads(tx, settledEarlier);
+      for (const leadId of settledEarlier) {
+        const lead = leads.get(leadId)!;
+        const own = rows.filter((row) => row.leadId === leadId);
+        results.set(
+          leadId,
+          own.length > 0
+            ? resultFromRows(own[0]!.serviceId, own)
+            : {
+                ok: false,
+                error: lead.status === 'unallocated' ? 'insufficient_quota' : 'not_allocated',
+              },
+        );
+      }
+    }
+    await appendEvents(tx, events);
+    return leadIds.map((leadId) => results.get(leadId) ?? { ok: false, error: 'not_allocated' });
+  }
+}

@@ -1,0 +1,217 @@
+import type { Pool, Tx } from '../db/pool.js';
+import type { Role } from './rule.js';
+
+export interface ServiceRef {
+  id: number;
+  slug: string;
+}
+
+export async function selectServiceByReference(
+  pool: Pool,
+  reference: number | string,
+): Promise<ServiceRef | null> {
+  const { rows } = await pool.query<ServiceRef>(
+    typeof reference === 'number'
+      ? 'SELECT id, slug FROM services WHERE id = $1'
+      : 'SELECT id, slug FROM services WHERE slug = $1',
+    [reference],
+  );
+  return rows[0] ?? null;
+}
+
+export interface LockedState {
+  pointer: number;
+  providersPerLead: number;
+}
+
+/** First lock of every allocation and membership change for a service. */
+export async function lockAllocationState(tx: Tx, serviceId: number): Promise<LockedState | null> {
+  const { rows } = await tx.query<{ pool_pointer: number; providers_per_lead: number }>(
+    `SELECT st.pool_pointer, s.providers_per_lead
+       FROM allocation_state st JOIN services s ON s.id = st.service_id
+      WHERE st.service_id = $1
+        FOR UPDATE OF st`,
+    [serviceId],
+  );
+  const row = rows[0];
+  return row ? { pointer: row.pool_pointer, providersPerLead: row.providers_per_lead } : null;
+}
+
+export interface Membership {
+  staticIds: number[];
+  poolIds: number[];
+}
+
+export async function selectMembership(db: Pool | Tx, serviceId: number): Promise<Membership> {
+  const { rows } = await db.query<{ provider_id: number; role: Role }>(
+    `SELECT provider_id, role FROM service_providers WHERE service_id = $1 ORDER BY role, position`,
+    [serviceId],
+  );
+  return {
+    staticIds: rows.filter((row) => row.role === 'static').map((row) => row.provider_id),
+    poolIds: rows.filter((row) => row.role === 'pool').map((row) => row.provider_id),
+  };
+}
+
+export interface LockedProvider {
+  id: number;
+  name: string;
+  remainingQuota: number;
+  active: boolean;
+}
+
+/**
+ * Locks providers in ascending id order: every path that locks several providers does it
+ * this way, so services sharing providers (1 and 3 in the demo) can never deadlock.
+ */
+export async function lockProvidersInIdOrder(tx: Tx, ids: number[]): Promise<LockedProvider[]> {
+  const { rows } = await tx.query<{
+    id: number;
+    name: string;
+    remaining_quota: number;
+    active: boolean;
+  }>(
+    `SELECT id, name, remaining_quota, active FROM providers
+      WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE`,
+    [ids],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    remainingQuota: row.remaining_quota,
+    active: row.active,
+  }));
+}
+
+export interface LockedLead {
+  id: string;
+  status: string;
+  serviceId: number | null;
+}
+
+export async function lockLeads(tx: Tx, ids: string[]): Promise<LockedLead[]> {
+  const { rows } = await tx.query<{ id: string; status: string; service_id: number | null }>(
+    `SELECT id, status, service_id FROM leads WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    [ids],
+  );
+  return rows.map((row) => ({ id: row.id, status: row.status, serviceId: row.service_id }));
+}
+
+export interface NewAllocation {
+  leadId: string;
+  providerId: number;
+  role: Role;
+}
+
+/** Writes a batch's outcome: allocations, quota decrements, lead statuses and the pointer. */
+export async function writeAllocations(
+  tx: Tx,
+  serviceId: number,
+  allocations: NewAllocation[],
+  leadStatuses: { leadId: string; status: 'allocated' | 'unallocated' }[],
+  pointer: number,
+): Promise<void> {
+  if (allocations.length > 0) {
+    await tx.query(
+      `WITH input AS (
+         SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[]) AS a(lead_id, provider_id, role)),
+       inserted AS (
+         INSERT INTO allocations (lead_id, service_id, provider_id, role)
+         SELECT lead_id, $1, provider_id, role FROM input)
+       UPDATE providers p SET remaining_quota = p.remaining_quota - d.taken, updated_at = now()
+         FROM (SELECT provider_id, count(*)::int AS taken FROM input GROUP BY provider_id) d
+        WHERE p.id = d.provider_id`,
+      [
+        serviceId,
+        allocations.map((allocation) => allocation.leadId),
+        allocations.map((allocation) => allocation.providerId),
+        allocations.map((allocation) => allocation.role),
+      ],
+    );
+  }
+  await tx.query(
+    `WITH statuses AS (
+       UPDATE leads l SET status = s.status, service_id = $1
+         FROM unnest($2::uuid[], $3::text[]) AS s(lead_id, status)
+        WHERE l.id = s.lead_id)
+     UPDATE allocation_state SET pool_pointer = $4 WHERE service_id = $1`,
+    [
+      serviceId,
+      leadStatuses.map((lead) => lead.leadId),
+      leadStatuses.map((lead) => lead.status),
+      pointer,
+    ],
+  );
+}
+
+export interface AllocationRow {
+  leadId: string;
+  serviceId: number;
+  providerId: number;
+  providerName: string;
+  role: Role;
+  allocatedAt: string;
+}
+
+export async function selectAllocationsForLeads(
+  db: Pool | Tx,
+  leadIds: string[],
+): Promise<AllocationRow[]> {
+  const { rows } = await db.query<{
+    lead_id: string;
+    service_id: number;
+    provider_id: number;
+    name: string;
+    role: Role;
+    allocated_at: Date;
+  }>(
+    `SELECT a.lead_id, a.service_id, a.provider_id, p.name, a.role, a.allocated_at
+       FROM allocations a JOIN providers p ON p.id = a.provider_id
+      WHERE a.lead_id = ANY($1::uuid[]) ORDER BY a.id`,
+    [leadIds],
+  );
+  return rows.map((row) => ({
+    leadId: row.lead_id,
+    serviceId: row.service_id,
+    providerId: row.provider_id,
+    providerName: row.name,
+    role: row.role,
+    allocatedAt: row.allocated_at.toISOString(),
+  }));
+}
+
+export async function selectLeadAllocationState(
+  pool: Pool,
+  leadId: string,
+): Promise<{ status: string; serviceId: number | null } | null> {
+  const { rows } = await pool.query<{ status: string; service_id: number | null }>(
+    'SELECT status, service_id FROM leads WHERE id = $1',
+    [leadId],
+  );
+  const row = rows[0];
+  return row ? { status: row.status, serviceId: row.service_id } : null;
+}
+
+export async function selectRecentAllocations(pool: Pool, limit: number): Promise<AllocationRow[]> {
+  const { rows } = await pool.query<{
+    lead_id: string;
+    service_id: number;
+    provider_id: number;
+    name: string;
+    role: Role;
+    allocated_at: Date;
+  }>(
+    `SELECT a.lead_id, a.service_id, a.provider_id, p.name, a.role, a.allocated_at
+       FROM allocations a JOIN providers p ON p.id = a.provider_id
+      ORDER BY a.id DESC LIMIT $1`,
+    [limit],
+  );
+  return rows.map((row) => ({
+    leadId: row.lead_id,
+    serviceId: row.service_id,
+    providerId: row.provider_id,
+    providerName: row.name,
+    role: row.role,
+    allocatedAt: row.allocated_at.toISOString(),
+  }));
+}

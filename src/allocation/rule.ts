@@ -1,0 +1,64 @@
+/**
+ * The allocation rule of SPEC §3, as a pure function over locked state. The service applies
+ * it lead by lead inside one transaction, carrying quotas and the pointer forward.
+ */
+
+export type Role = 'static' | 'pool';
+
+export interface ProviderQuota {
+  id: number;
+  remainingQuota: number;
+  active: boolean;
+}
+
+export interface Topology {
+  providersPerLead: number;
+  staticIds: readonly number[];
+  poolIds: readonly number[];
+}
+
+export interface Pick {
+  providers: { id: number; role: Role }[];
+  /** The pool pointer after this lead. */
+  pointer: number;
+}
+
+function available(provider: ProviderQuota | undefined): provider is ProviderQuota {
+  return provider !== undefined && provider.active && provider.remainingQuota > 0;
+}
+
+/** The providers for one lead, or null when fewer than N can take it (nothing changes then). */
+export function pickProviders(
+  topology: Topology,
+  quotas: ReadonlyMap<number, ProviderQuota>,
+  pointer: number,
+): Pick | null {
+  const wanted = topology.providersPerLead;
+  const taken: { id: number; role: Role }[] = [];
+  const takenIds = new Set<number>();
+  for (const id of topology.staticIds) {
+    if (taken.length === wanted) break;
+    if (available(quotas.get(id)) && !takenIds.has(id)) {
+      taken.push({ id, role: 'static' });
+      takenIds.add(id);
+    }
+  }
+  const poolSize = topology.poolIds.length;
+  // A pool that shrank under a stored pointer starts again from its beginning.
+  const start = poolSize === 0 ? 0 : pointer % poolSize;
+  let lastPoolIndex = -1;
+  for (let step = 0; step < poolSize && taken.length < wanted; step++) {
+    const index = (start + step) % poolSize;
+    const id = topology.poolIds[index]!;
+    if (available(quotas.get(id)) && !takenIds.has(id)) {
+      taken.push({ id, role: 'pool' });
+      takenIds.add(id);
+      lastPoolIndex = index;
+    }
+  }
+  if (taken.length < wanted) return null;
+  return {
+    providers: taken,
+    pointer: lastPoolIndex === -1 ? pointer : (lastPoolIndex + 1) % poolSize,
+  };
+}

@@ -1,0 +1,132 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { allocationRoutes } from './allocation/allocation.routes.js';
+import { AllocationService } from './allocation/allocation.service.js';
+import type { Config } from './config.js';
+import type { Pool } from './db/pool.js';
+import { EventHub } from './events/event-hub.js';
+import { eventsRoutes } from './events/events.routes.js';
+import { healthRoutes } from './health/health.routes.js';
+import { registerBodyParsers } from './http/body.js';
+import { registerErrorHandler } from './http/error-handler.js';
+import { generateRequestId, registerRequestContext } from './http/request-context.js';
+import { ingestRoutes } from './ingest/ingest.routes.js';
+import { IngestService } from './ingest/ingest.service.js';
+import { leadsRoutes } from './leads/leads.routes.js';
+import { webDistDir } from './paths.js';
+import { topologyRoutes } from './topology/topology.routes.js';
+import { TopologyService } from './topology/topology.service.js';
+import { webhookRoutes } from './webhooks/webhook.routes.js';
+
+export interface AppDependencies {
+  config: Config;
+  pool: Pool;
+  /** Connection string for the dedicated LISTEN connection of the event stream. */
+  databaseUrl: string;
+  logger: Logger;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    leadflow: { ingest: IngestService; allocation: AllocationService; hub: EventHub };
+  }
+}
+
+const WEB_ROUTES = ['/dashboard', '/test-tools', '/leads', '/leads/*', '/settings', '/login'];
+
+/** Builds the whole HTTP app without listening, so tests can `inject` or listen on port 0. */
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const { config, pool, logger } = deps;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.BODY_LIMIT,
+    genReqId: generateRequestId,
+    // One line per request is written in request-context.ts, with the lead and outcome.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.TRUST_PROXY,
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+  });
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerBodyParsers(app);
+  registerErrorHandler(app);
+  registerRequestContext(app);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Leadflow',
+        description: 'Zero-loss lead ingestion and fair, quota-bound distribution to providers.',
+        version: '0.1.0',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const ingest = new IngestService(pool, logger);
+  const allocation = new AllocationService(pool, logger);
+  const topology = new TopologyService(pool);
+  const hub = new EventHub(pool, deps.databaseUrl, logger);
+  app.decorate('leadflow', { ingest, allocation, hub });
+  app.addHook('onReady', () => hub.start());
+  app.addHook('preClose', () => hub.stop());
+
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  await api.register(healthRoutes, { pool });
+  await api.register(ingestRoutes, { ingest, allocation });
+  await api.register(allocationRoutes, { ingest, allocation, pool });
+  await api.register(webhookRoutes, { pool, secret: config.WEBHOOK_SECRET });
+  await api.register(eventsRoutes, { hub });
+  await api.register(topologyRoutes, { pool, topology });
+  await api.register(leadsRoutes, { pool });
+  await registerWebApp(app);
+  return app;
+}
+
+/** Serves the built dashboard; a missing build is reported instead of failing the API. */
+async function registerWebApp(app: FastifyInstance): Promise<void> {
+  const indexFile = path.join(webDistDir, 'index.html');
+  if (!existsSync(indexFile)) {
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .type('text/plain')
+        .send('Leadflow API is running. Build the dashboard with `npm run build`.'),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root: webDistDir,
+    prefix: '/',
+    wildcard: false,
+    index: false,
+  });
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/dashboard'));
+  for (const route of WEB_ROUTES) {
+    app.get(route, { schema: { hide: true } }, async (_request, reply) =>
+      reply.sendFile('index.html'),
+    );
+  }
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+const booleanFlag = z
+  .enum(['0', '1', 'true', 'false', ''])
+  .optional()
+  .transform((value) => value === '1' || value === 'true');
+
+const commaList = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+
+const byteSize = z.coerce.number().int().positive();
+
+export const configSchema = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('.data'),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  SEED_DEMO: booleanFlag,
+  BODY_LIMIT: byteSize.default(1024 * 1024),
+  DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(20),
+  INGEST_API_KEYS: commaList,
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  WEBHOOK_SECRET: z.string().min(1).optional(),
+  ENABLE_TEST_TOOLS: booleanFlag,
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
+  CORS_ORIGINS: commaList,
+  TRUST_PROXY: booleanFlag,
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; a bad value names its variable instead of failing later. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An exported-but-empty variable (`PORT=`) means "unset", as shells and .env files intend.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = configSchema.safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}

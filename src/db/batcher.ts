@@ -1,0 +1,68 @@
+import { isUnavailable } from './pg-errors.js';
+
+export interface BatcherOptions {
+  /** Largest number of items one flush takes. */
+  maxBatch: number;
+  /** Flushes allowed in flight at once (each holds one database connection). */
+  maxConcurrent: number;
+}
+
+interface Pending<I, O> {
+  item: I;
+  resolve: (value: O) => void;
+  reject: (reason: unknown) => void;
+}
+
+/**
+ * Group commit: items submitted while earlier flushes are in flight wait and then go
+ * together in one transaction, so a busy server pays one commit (one WAL flush) for many
+ * requests, and an idle one flushes a lone item at once with no added delay.
+ *
+ * A flush either answers every item or throws. When a batch of several fails for a reason
+ * other than the database being unreachable, each item is tried again on its own, so one
+ * bad row never decides its neighbours' fate.
+ */
+export class Batcher<I, O> {
+  private readonly queue: Pending<I, O>[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly flush: (items: I[]) => Promise<O[]>,
+    private readonly options: BatcherOptions,
+  ) {}
+
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.drain();
+    });
+  }
+
+  get pending(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  private drain(): void {
+    while (this.inFlight < this.options.maxConcurrent && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      this.inFlight++;
+      void this.run(batch).finally(() => {
+        this.inFlight--;
+        this.drain();
+      });
+    }
+  }
+
+  private async run(batch: Pending<I, O>[]): Promise<void> {
+    try {
+      const results = await this.flush(batch.map((pending) => pending.item));
+      batch.forEach((pending, index) => pending.resolve(results[index] as O));
+    } catch (error) {
+      if (batch.length === 1 || isUnavailable(error)) {
+        for (const pending of batch) pending.reject(error);
+        return;
+      }
+      for (const pending of batch) await this.run([pending]);
+    }
+  }
+}

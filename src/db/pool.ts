@@ -1,0 +1,64 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+// bigint (int8) and numeric come back as strings by default; counts and ids we read fit in
+// a double, so parse int8 as number (event ids and raw ids stay far below 2^53).
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+const INT8_ARRAY_OID = 1016 as unknown as typeof pg.types.builtins.INT8;
+const TEXT_ARRAY_OID = 1009 as unknown as typeof pg.types.builtins.TEXT;
+const parseTextArray = pg.types.getTypeParser(TEXT_ARRAY_OID) as (value: string) => string[];
+pg.types.setTypeParser(INT8_ARRAY_OID, (value: string) =>
+  parseTextArray(value).map((item) => Number.parseInt(item, 10)),
+);
+
+export type Pool = pg.Pool;
+
+/** A client inside an open transaction. Functions that lock rows take one as first parameter. */
+export type Tx = pg.PoolClient & { readonly __transaction: true };
+
+export interface PoolOptions {
+  connectionString: string;
+  max: number;
+  logger?: Logger;
+  applicationName?: string;
+}
+
+export function createPool(options: PoolOptions): Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max,
+    application_name: options.applicationName ?? 'leadflow',
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    // A statement may wait on row locks behind a long queue; a minute means something is wrong.
+    statement_timeout: 60_000,
+  });
+  // An idle client losing its connection (database restart, pg_terminate_backend) must not
+  // crash the process; the pool drops it and the next checkout connects afresh.
+  pool.on('error', (error) => options.logger?.warn({ err: error }, 'idle database client failed'));
+  return pool;
+}
+
+/**
+ * Runs `work` in a transaction on one pooled client. The client is destroyed rather than
+ * returned to the pool when the failure may have left it unusable.
+ */
+export async function transaction<T>(pool: Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client as Tx);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackError) {
+      broken = rollbackError as Error;
+    }
+    throw error;
+  } finally {
+    client.release(broken ?? false);
+  }
+}

@@ -1,0 +1,99 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { EventHub, Subscriber } from './event-hub.js';
+import type { StoredEvent } from './events.sql.js';
+
+const HEARTBEAT_MS = 15_000;
+// A client further behind than this many bytes is disconnected; it resumes by Last-Event-ID
+// from the database, so a slow reader costs memory only up to this bound.
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+function format(event: StoredEvent): string {
+  return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event.payload, at: event.createdAt })}\n\n`;
+}
+
+export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (app, { hub }) => {
+  app.get(
+    '/api/events',
+    {
+      schema: {
+        tags: ['events'],
+        summary:
+          'Server-Sent Events: lead.created, lead.allocated, lead.unallocated, quota.reset, provider.updated',
+        headers: z.object({ 'last-event-id': z.string().optional() }),
+        querystring: z.object({ lastEventId: z.string().optional() }),
+      },
+    },
+    async (request, reply) => {
+      const resumeFrom = Number.parseInt(
+        request.headers['last-event-id'] ?? request.query.lastEventId ?? '',
+        10,
+      );
+      const response = reply.raw;
+      reply.hijack();
+      response.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-request-id': request.id,
+      });
+      response.write('retry: 2000\n\n');
+
+      let sentUpTo =
+        Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : hub.latestDeliveredId;
+      let replaying = Number.isInteger(resumeFrom) && resumeFrom >= 0;
+      const heldDuringReplay: StoredEvent[] = [];
+      let closed = false;
+
+      const write = (events: StoredEvent[]): boolean => {
+        const fresh = events.filter((event) => event.id > sentUpTo);
+        if (fresh.length === 0) return true;
+        sentUpTo = fresh[fresh.length - 1]!.id;
+        response.write(fresh.map(format).join(''));
+        return response.writableLength <= MAX_BUFFERED_BYTES;
+      };
+
+      const subscriber: Subscriber = {
+        deliver: (events) => {
+          if (closed) return false;
+          if (replaying) {
+            heldDuringReplay.push(...events);
+            return heldDuringReplay.length < 10_000;
+          }
+          return write(events);
+        },
+        close: () => {
+          if (!closed) response.end();
+        },
+      };
+      const unsubscribe = hub.subscribe(subscriber);
+      const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      heartbeat.unref();
+      response.on('close', () => {
+        closed = true;
+        clearInterval(heartbeat);
+        unsubscribe();
+      });
+
+      // Subscribed first, then replayed: whatever arrives meanwhile is held, and ids already
+      // sent are skipped, so the client sees every event once and in order.
+      try {
+        while (replaying && !closed) {
+          const missed = await hub.replay(sentUpTo);
+          if (missed.length === 0) break;
+          if (!write(missed)) {
+            response.end();
+            return;
+          }
+        }
+      } catch (error) {
+        request.log.warn({ err: error }, 'event replay failed');
+        response.end();
+        return;
+      }
+      replaying = false;
+      if (!closed && !write(heldDuringReplay.splice(0))) response.end();
+    },
+  );
+};

@@ -1,0 +1,46 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Pool } from '../db/pool.js';
+
+export const healthRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { pool }) => {
+  app.get(
+    '/health',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Process is alive (does not touch the database)',
+        response: { 200: z.object({ ok: z.literal(true), timestamp: z.string() }) },
+      },
+    },
+    async () => ({ ok: true as const, timestamp: new Date().toISOString() }),
+  );
+
+  app.get(
+    '/ready',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: '200 when the database answers, 503 otherwise',
+        response: {
+          200: z.object({ ok: z.literal(true) }),
+          503: z.object({ ok: z.literal(false), error: z.literal('unavailable') }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      try {
+        // A short timeout: a load balancer asks often and must not queue behind a dead pool.
+        await Promise.race([
+          pool.query('SELECT 1'),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+        ]);
+        return { ok: true as const };
+      } catch {
+        return reply
+          .status(503)
+          .header('retry-after', '2')
+          .send({ ok: false as const, error: 'unavailable' as const });
+      }
+    },
+  );
+};

@@ -1,0 +1,82 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, InvalidPayload, UnsupportedMediaType, Unavailable } from './errors.js';
+import { MALFORMED, UNSUPPORTED } from './body.js';
+import { isUnavailable } from '../db/pg-errors.js';
+
+const FASTIFY_CODES: Record<string, () => AppError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: () => new AppError(413, 'payload_too_large'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new UnsupportedMediaType(),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new InvalidPayload(),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => new InvalidPayload(),
+  FST_ERR_CTP_INVALID_TYPE: () => new UnsupportedMediaType(),
+};
+
+const STATUS_CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  408: 'request_timeout',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'unavailable',
+};
+
+function toAppError(error: FastifyError): AppError | null {
+  if (error instanceof AppError) return error;
+  const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+  if (mapped) return mapped();
+  if (error.validation) {
+    const details = error.validation.map((issue) => ({
+      path: issue.instancePath.replace(/^\//, '').replaceAll('/', '.'),
+      message: issue.message ?? 'invalid',
+    }));
+    return new AppError(400, 'invalid_payload', { details });
+  }
+  if (isUnavailable(error)) return new Unavailable();
+  const status = error.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new AppError(status, STATUS_CODES[status] ?? 'bad_request');
+  }
+  return null;
+}
+
+/** The one place errors become responses: the spec's body, never internals. */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const appError = toAppError(error);
+    if (appError) {
+      if (appError.statusCode >= 500) {
+        request.log.warn(
+          { err: error, outcome: appError.code },
+          'request failed: database unavailable',
+        );
+      }
+      request.outcome ??= appError.code;
+      return reply
+        .status(appError.statusCode)
+        .headers(appError.headers)
+        .send({ ok: false, error: appError.code, ...appError.extra });
+    }
+    request.outcome = 'internal_error';
+    request.log.error(
+      { err: error, idempotencyKey: request.headers['idempotency-key'] },
+      'unexpected error',
+    );
+    return reply.status(500).send({ ok: false, error: 'internal_error' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    request.outcome = 'not_found';
+    return reply.status(404).send({ ok: false, error: 'not_found' });
+  });
+
+  // Routes that do not capture raw bodies refuse unparsable ones before validation runs.
+  app.addHook('preValidation', async (request) => {
+    if (request.routeOptions.config.rawCapture) return;
+    if (request.body === UNSUPPORTED) throw new UnsupportedMediaType();
+    if (request.body === MALFORMED) throw new InvalidPayload();
+  });
+}

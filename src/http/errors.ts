@@ -1,0 +1,75 @@
+/**
+ * Domain errors. Handlers throw these; the one error handler (error-handler.ts) turns each
+ * into the spec's `{ ok: false, error: code }` body with its status.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(code);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidPayload extends AppError {
+  constructor(readonly reason = 'invalid_payload') {
+    super(400, 'invalid_payload');
+  }
+}
+
+export class InvalidIdempotencyKey extends AppError {
+  constructor() {
+    super(400, 'invalid_idempotency_key');
+  }
+}
+
+export class UnsupportedMediaType extends AppError {
+  constructor() {
+    super(415, 'unsupported_media_type');
+  }
+}
+
+export class PayloadTooLarge extends AppError {
+  constructor() {
+    super(413, 'payload_too_large');
+  }
+}
+
+export class NotFound extends AppError {
+  constructor(code = 'not_found') {
+    super(404, code);
+  }
+}
+
+export class ServiceNotFound extends NotFound {
+  constructor() {
+    super('service_not_found');
+  }
+}
+
+export class InsufficientQuota extends AppError {
+  constructor(leadId: string) {
+    super(409, 'insufficient_quota', { lead_id: leadId });
+  }
+}
+
+export class Unauthorized extends AppError {
+  constructor() {
+    super(401, 'unauthorized');
+  }
+}
+
+export class ValidationFailed extends AppError {
+  constructor(details: { path: string; message: string }[]) {
+    super(400, 'validation_failed', { details });
+  }
+}
+
+export class Unavailable extends AppError {
+  constructor(retryAfterSeconds = 2) {
+    super(503, 'unavailable', {}, { 'retry-after': String(retryAfterSeconds) });
+  }
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+/** The spec's one error shape. */
+export const errorBody = z
+  .object({ ok: z.literal(false), error: z.string() })
+  .catchall(z.unknown())
+  .describe('`{ ok: false, error: code }`, sometimes with more fields such as `lead_id`');
+
+export const leadBody = z
+  .record(z.string(), z.unknown())
+  .describe(
+    'Any JSON object (or form fields). Known fields fill columns, all others go to `extra`. ' +
+      'Name a service (`service`: id or slug) to allocate the lead at once.',
+  );
+
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .optional()
+    .describe('1–255 printable characters; a retry with the same key returns the first lead'),
+  'x-request-id': z.string().optional(),
+});
+
+export const errorResponses = {
+  400: errorBody,
+  413: errorBody,
+  415: errorBody,
+  503: errorBody,
+} as const;

@@ -1,0 +1,62 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { errorBody, errorResponses, idempotencyHeaders, leadBody } from '../http/schemas.js';
+import { rawRequestOf } from './raw-request.js';
+import type { IngestService } from './ingest.service.js';
+import { serviceReference } from './normalize.js';
+import type { AllocationService } from '../allocation/allocation.service.js';
+import { allocationResultBody } from '../allocation/allocation.routes.js';
+
+export interface IngestRoutesOptions {
+  ingest: IngestService;
+  allocation: AllocationService;
+}
+
+const ingestResponse = z.object({
+  ok: z.literal(true),
+  lead_id: z.uuid(),
+  deduplicated: z.boolean(),
+  allocation: allocationResultBody.optional(),
+});
+
+export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
+  app,
+  { ingest, allocation },
+) => {
+  app.post(
+    '/api/lead',
+    {
+      config: { rawCapture: true },
+      attachValidation: true,
+      schema: {
+        tags: ['ingestion'],
+        summary: 'Ingest a lead (raw-first, idempotent)',
+        headers: idempotencyHeaders,
+        body: leadBody,
+        response: { 201: ingestResponse, 409: ingestResponse, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const raw = rawRequestOf(request, 'lead');
+      const payload = await ingest.screen(raw, request.body);
+      const reference = serviceReference(payload);
+      const service = reference === undefined ? undefined : await allocation.findService(reference);
+      const outcome = await ingest.accept(raw, payload, service?.id ?? null);
+      request.leadId = outcome.leadId;
+      request.outcome = outcome.deduplicated ? 'duplicate' : 'created';
+      const body: z.infer<typeof ingestResponse> = {
+        ok: true,
+        lead_id: outcome.leadId,
+        deduplicated: outcome.deduplicated,
+      };
+      if (reference !== undefined) {
+        body.allocation = service
+          ? await allocation.allocateLead(outcome.leadId, service.id)
+          : { ok: false, error: 'service_not_found' };
+      }
+      return reply.status(outcome.deduplicated ? 409 : 201).send(body);
+    },
+  );
+};
+
+export { errorBody };

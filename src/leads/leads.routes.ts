@@ -1,0 +1,84 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { selectAllocationsForLeads } from '../allocation/allocation.sql.js';
+import type { Pool } from '../db/pool.js';
+import { selectEventsForLead } from '../events/events.sql.js';
+import { InvalidPayload, NotFound } from '../http/errors.js';
+import { selectLeadDetail, selectLeads, selectStats } from './leads.sql.js';
+
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(`${createdAt}|${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !z.uuid().safeParse(id).success) {
+    throw new InvalidPayload();
+  }
+  return { createdAt, id };
+}
+
+const leadListQuery = z.object({
+  status: z.enum(['new', 'allocated', 'unallocated']).optional(),
+  q: z.string().trim().min(1).max(200).optional(),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { pool }) => {
+  app.get(
+    '/api/leads',
+    {
+      schema: {
+        tags: ['reading'],
+        summary: 'Leads, newest first; `q` searches email, phone and name; cursor paging',
+        querystring: leadListQuery,
+      },
+    },
+    async (request) => {
+      const { status, q, cursor, limit } = request.query;
+      const items = await selectLeads(pool, {
+        status,
+        q,
+        cursor: cursor ? decodeCursor(cursor) : undefined,
+        limit,
+      });
+      const last = items[items.length - 1];
+      return {
+        items,
+        nextCursor: items.length === limit && last ? encodeCursor(last.createdAt, last.id) : null,
+      };
+    },
+  );
+
+  app.get(
+    '/api/leads/:id',
+    {
+      schema: {
+        tags: ['reading'],
+        summary: 'One lead with its raw request, allocations and events',
+        params: z.object({ id: z.uuid() }),
+      },
+    },
+    async (request) => {
+      const detail = await selectLeadDetail(pool, request.params.id);
+      if (!detail) throw new NotFound('lead_not_found');
+      const [allocations, events] = await Promise.all([
+        selectAllocationsForLeads(pool, [request.params.id]),
+        selectEventsForLead(pool, request.params.id),
+      ]);
+      return { ...detail, allocations, events };
+    },
+  );
+
+  app.get(
+    '/api/stats',
+    {
+      schema: {
+        tags: ['reading'],
+        summary: 'Counts by status and recent ingest / allocation rates',
+      },
+    },
+    async () => selectStats(pool),
+  );
+};

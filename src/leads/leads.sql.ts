@@ -1,0 +1,171 @@
+import type { Pool } from '../db/pool.js';
+import { LEAD_COLUMNS } from '../ingest/normalize.js';
+
+export interface LeadListFilter {
+  status?: string;
+  q?: string;
+  cursor?: { createdAt: string; id: string };
+  limit: number;
+}
+
+export interface LeadSummary {
+  id: string;
+  status: string;
+  serviceId: number | null;
+  email: string | null;
+  phone: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  country: string | null;
+  idempotencyKey: string | null;
+  createdAt: string;
+}
+
+interface LeadSummaryRow {
+  id: string;
+  status: string;
+  service_id: number | null;
+  email: string | null;
+  phone: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  country: string | null;
+  idempotency_key: string | null;
+  created_at: Date;
+}
+
+/** Newest first, keyset-paged on (created_at, id) so deep pages stay as cheap as the first. */
+export async function selectLeads(pool: Pool, filter: LeadListFilter): Promise<LeadSummary[]> {
+  const pattern = filter.q ? `%${filter.q.replace(/[\\%_]/g, (match) => `\\${match}`)}%` : null;
+  const { rows } = await pool.query<LeadSummaryRow>(
+    `SELECT id, status, service_id, email, phone, first_name, last_name, country, idempotency_key, created_at
+       FROM leads
+      WHERE ($1::text IS NULL OR status = $1)
+        AND ($2::text IS NULL OR email ILIKE $2 OR phone ILIKE $2 OR first_name ILIKE $2
+             OR last_name ILIKE $2 OR (first_name || ' ' || last_name) ILIKE $2 OR id::text = $5)
+        AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+      ORDER BY created_at DESC, id DESC
+      LIMIT $6`,
+    [
+      filter.status ?? null,
+      pattern,
+      filter.cursor?.createdAt ?? null,
+      filter.cursor?.id ?? null,
+      filter.q ?? null,
+      filter.limit,
+    ],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    status: row.status,
+    serviceId: row.service_id,
+    email: row.email,
+    phone: row.phone,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    country: row.country,
+    idempotencyKey: row.idempotency_key,
+    createdAt: row.created_at.toISOString(),
+  }));
+}
+
+export interface LeadDetail {
+  lead: Record<string, unknown>;
+  raw: Record<string, unknown> | null;
+  /** Raw rows of later requests that carried the same key. */
+  duplicates: number;
+}
+
+export async function selectLeadDetail(pool: Pool, id: string): Promise<LeadDetail | null> {
+  const { rows } = await pool.query<Record<string, unknown> & { raw_id: number; created_at: Date }>(
+    `SELECT id, raw_id, sender, idempotency_key, status, service_id, created_at, extra, ${LEAD_COLUMNS.join(', ')}
+       FROM leads WHERE id = $1`,
+    [id],
+  );
+  const lead = rows[0];
+  if (!lead) return null;
+  const raw = await pool.query<{
+    id: number;
+    endpoint: string;
+    request_id: string;
+    idempotency_key: string | null;
+    received_at: Date;
+    content_type: string | null;
+    remote_addr: string | null;
+    headers: Record<string, string>;
+    body: Buffer;
+    status: string;
+    error: string | null;
+  }>(
+    `SELECT id, endpoint, request_id, idempotency_key, received_at, content_type, remote_addr, headers, body, status, error
+       FROM leads_raw WHERE id = $1`,
+    [lead.raw_id],
+  );
+  const duplicates = await pool.query<{ count: number }>(
+    `SELECT count(*)::int AS count FROM leads_raw WHERE lead_id = $1 AND status = 'duplicate'`,
+    [id],
+  );
+  const rawRow = raw.rows[0];
+  return {
+    lead: { ...lead, created_at: lead.created_at.toISOString() },
+    raw: rawRow
+      ? {
+          id: rawRow.id,
+          endpoint: rawRow.endpoint,
+          requestId: rawRow.request_id,
+          idempotencyKey: rawRow.idempotency_key,
+          receivedAt: rawRow.received_at.toISOString(),
+          contentType: rawRow.content_type,
+          remoteAddr: rawRow.remote_addr,
+          headers: rawRow.headers,
+          status: rawRow.status,
+          error: rawRow.error,
+          bodyBase64: rawRow.body.toString('base64'),
+          bodyBytes: rawRow.body.length,
+        }
+      : null,
+    duplicates: duplicates.rows[0]?.count ?? 0,
+  };
+}
+
+export interface Stats {
+  leads: Record<string, number>;
+  leadsToday: number;
+  raw: Record<string, number>;
+  allocations: number;
+  rates: { leadsPerSecond: number; allocationsPerSecond: number; windowSeconds: number };
+}
+
+const RATE_WINDOW_SECONDS = 60;
+
+export async function selectStats(pool: Pool): Promise<Stats> {
+  const [leads, raw, recent] = await Promise.all([
+    pool.query<{ status: string; count: number; today: number }>(
+      `SELECT status, count(*)::int AS count,
+              count(*) FILTER (WHERE created_at >= date_trunc('day', now()))::int AS today
+         FROM leads GROUP BY status`,
+    ),
+    pool.query<{ status: string; count: number }>(
+      `SELECT status, count(*)::int AS count FROM leads_raw GROUP BY status`,
+    ),
+    pool.query<{ leads: number; allocations: number; total_allocations: number }>(
+      `SELECT (SELECT count(*)::int FROM leads WHERE created_at > now() - make_interval(secs => $1)) AS leads,
+              (SELECT count(DISTINCT lead_id)::int FROM allocations
+                WHERE allocated_at > now() - make_interval(secs => $1)) AS allocations,
+              (SELECT count(DISTINCT lead_id)::int FROM allocations) AS total_allocations`,
+      [RATE_WINDOW_SECONDS],
+    ),
+  ]);
+  const recentRow = recent.rows[0]!;
+  return {
+    leads: Object.fromEntries(leads.rows.map((row) => [row.status, row.count])),
+    leadsToday: leads.rows.reduce((sum, row) => sum + row.today, 0),
+    raw: Object.fromEntries(raw.rows.map((row) => [row.status, row.count])),
+    allocations: recentRow.total_allocations,
+    rates: {
+      leadsPerSecond: Math.round((recentRow.leads / RATE_WINDOW_SECONDS) * 100) / 100,
+      allocationsPerSecond: Math.round((recentRow.allocations / RATE_WINDOW_SECONDS) * 100) / 100,
+      windowSeconds: RATE_WINDOW_SECONDS,
+    },
+  };
+}

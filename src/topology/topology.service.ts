@@ -1,0 +1,160 @@
+import { transaction, type Pool, type Tx } from '../db/pool.js';
+import { appendEvents } from '../events/events.sql.js';
+import { AppError, NotFound } from '../http/errors.js';
+import {
+  insertProvider,
+  insertService,
+  lockProvider,
+  lockServiceState,
+  replaceMembership,
+  selectProviderIds,
+  selectService,
+  updateProvider,
+  updateService,
+  type ProviderView,
+  type ServiceView,
+} from './topology.sql.js';
+
+export interface ProviderInput {
+  name?: string;
+  quota?: number;
+  remainingQuota?: number;
+  active?: boolean;
+}
+
+export interface ServiceInput {
+  slug?: string;
+  name?: string;
+  providersPerLead?: number;
+  static?: number[];
+  pool?: number[];
+}
+
+export interface ServiceChange {
+  service: ServiceView;
+  /** Set when the membership can never give a lead its N providers. */
+  warnings: string[];
+}
+
+function invalid(message: string, path: string): AppError {
+  return new AppError(400, 'invalid_payload', { details: [{ path, message }] });
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string }).code === '23505';
+}
+
+async function checkMembership(tx: Tx, staticIds: number[], poolIds: number[]): Promise<void> {
+  const all = [...staticIds, ...poolIds];
+  if (new Set(all).size !== all.length) {
+    throw invalid('a provider may appear once, either static or in the pool', 'pool');
+  }
+  const known = new Set(await selectProviderIds(tx, all));
+  const unknown = all.filter((id) => !known.has(id));
+  if (unknown.length > 0) throw new AppError(400, 'unknown_provider', { providerIds: unknown });
+}
+
+function warningsFor(service: ServiceView): string[] {
+  const members = service.static.length + service.pool.length;
+  return members < service.providersPerLead
+    ? [
+        `only ${members} providers for ${service.providersPerLead} per lead: every lead will be unallocated`,
+      ]
+    : [];
+}
+
+/** Operator changes to providers and services, under the locks allocation takes, broadcast as events. */
+export class TopologyService {
+  constructor(private readonly pool: Pool) {}
+
+  async createProvider(
+    input: Required<Pick<ProviderInput, 'name' | 'quota'>> & ProviderInput,
+  ): Promise<ProviderView> {
+    const remainingQuota = input.remainingQuota ?? input.quota;
+    if (remainingQuota > input.quota) throw invalid('cannot exceed quota', 'remainingQuota');
+    return this.write(async (tx) => {
+      const provider = await insertProvider(tx, {
+        name: input.name,
+        quota: input.quota,
+        remainingQuota,
+        active: input.active ?? true,
+      });
+      await appendEvents(tx, [
+        { type: 'provider.updated', payload: { provider, change: 'created' } },
+      ]);
+      return provider;
+    });
+  }
+
+  async updateProvider(id: number, input: ProviderInput): Promise<ProviderView> {
+    return this.write(async (tx) => {
+      const current = await lockProvider(tx, id);
+      if (!current) throw new NotFound('provider_not_found');
+      const quota = input.quota ?? current.quota;
+      // Lowering a quota lowers what is left with it; raising it leaves what is left alone.
+      const remainingQuota = input.remainingQuota ?? Math.min(current.remainingQuota, quota);
+      if (remainingQuota > quota) throw invalid('cannot exceed quota', 'remainingQuota');
+      const provider = await updateProvider(tx, id, { ...input, quota, remainingQuota });
+      await appendEvents(tx, [
+        { type: 'provider.updated', payload: { provider, change: 'updated' } },
+      ]);
+      return provider;
+    });
+  }
+
+  async createService(
+    input: Required<Pick<ServiceInput, 'slug' | 'name'>> & ServiceInput,
+  ): Promise<ServiceChange> {
+    return this.write(async (tx) => {
+      const staticIds = input.static ?? [];
+      const poolIds = input.pool ?? [];
+      await checkMembership(tx, staticIds, poolIds);
+      const id = await insertService(tx, {
+        slug: input.slug,
+        name: input.name,
+        providersPerLead: input.providersPerLead ?? 3,
+      });
+      await replaceMembership(tx, id, staticIds, poolIds);
+      const service = (await selectService(tx, id))!;
+      await appendEvents(tx, [
+        { type: 'service.updated', payload: { service, change: 'created' } },
+      ]);
+      return { service, warnings: warningsFor(service) };
+    });
+  }
+
+  async updateService(id: number, input: ServiceInput): Promise<ServiceChange> {
+    return this.write(async (tx) => {
+      if (!(await lockServiceState(tx, id))) throw new NotFound('service_not_found');
+      const current = (await selectService(tx, id))!;
+      await updateService(tx, id, {
+        ...(input.slug !== undefined && { slug: input.slug }),
+        ...(input.name !== undefined && { name: input.name }),
+        ...(input.providersPerLead !== undefined && { providersPerLead: input.providersPerLead }),
+      });
+      if (input.static !== undefined || input.pool !== undefined) {
+        const staticIds = input.static ?? current.static;
+        const poolIds = input.pool ?? current.pool;
+        await checkMembership(tx, staticIds, poolIds);
+        await replaceMembership(tx, id, staticIds, poolIds);
+      }
+      const service = (await selectService(tx, id))!;
+      await appendEvents(tx, [
+        { type: 'service.updated', payload: { service, change: 'updated' } },
+      ]);
+      return { service, warnings: warningsFor(service) };
+    });
+  }
+
+  private async write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    try {
+      return await transaction(this.pool, work);
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw new AppError(409, 'conflict', {
+          details: [{ path: 'name', message: 'already taken' }],
+        });
+      throw error;
+    }
+  }
+}

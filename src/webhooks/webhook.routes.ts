@@ -1,0 +1,90 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { Webhook } from 'standardwebhooks';
+import { z } from 'zod';
+import { transaction, type Pool } from '../db/pool.js';
+import { appendEvents } from '../events/events.sql.js';
+import { AppError, InvalidPayload, Unauthorized } from '../http/errors.js';
+import { errorBody } from '../http/schemas.js';
+import { selectProviderIds } from '../topology/topology.sql.js';
+import { claimWebhookEvent, recordWebhookResult, resetProviderQuotas } from './webhook.sql.js';
+
+const resetBody = z.object({
+  eventId: z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .describe('Required unless the `webhook-id` header carries it'),
+  providerIds: z
+    .array(z.number().int().positive())
+    .max(1000)
+    .optional()
+    .describe('Default: every provider'),
+});
+
+const resetResponse = z.union([
+  z.object({ ok: z.literal(true), duplicate: z.literal(false), reset: z.number().int() }),
+  z.object({ ok: z.literal(true), duplicate: z.literal(true) }),
+]);
+
+export interface WebhookRoutesOptions {
+  pool: Pool;
+  /** Standard Webhooks secret (`whsec_…`); when set, unsigned calls get 401. */
+  secret?: string;
+}
+
+export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async (
+  app,
+  { pool, secret },
+) => {
+  const verifier = secret ? new Webhook(secret) : undefined;
+
+  app.post(
+    '/api/webhook/reset-quota',
+    {
+      attachValidation: true,
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Reset provider quotas, exactly once per event id',
+        body: resetBody,
+        response: { 200: resetResponse, 400: errorBody, 401: errorBody },
+      },
+    },
+    async (request) => {
+      if (verifier) {
+        try {
+          verifier.verify(
+            request.rawBody ?? Buffer.alloc(0),
+            request.headers as Record<string, string>,
+          );
+        } catch {
+          throw new Unauthorized();
+        }
+      }
+      if (request.validationError) throw new InvalidPayload();
+      const headerId = request.headers['webhook-id'];
+      const eventId =
+        request.body.eventId ?? (verifier && typeof headerId === 'string' ? headerId : undefined);
+      if (!eventId) throw new InvalidPayload();
+      const providerIds = request.body.providerIds ? [...new Set(request.body.providerIds)] : null;
+
+      return transaction(pool, async (tx) => {
+        if (!(await claimWebhookEvent(tx, eventId, 'reset-quota'))) {
+          request.outcome = 'duplicate';
+          return { ok: true as const, duplicate: true as const };
+        }
+        if (providerIds) {
+          const known = new Set(await selectProviderIds(tx, providerIds));
+          const unknown = providerIds.filter((id) => !known.has(id));
+          if (unknown.length > 0)
+            throw new AppError(400, 'unknown_provider', { providerIds: unknown });
+        }
+        const providers = await resetProviderQuotas(tx, providerIds);
+        await recordWebhookResult(tx, eventId, { reset: providers.map((provider) => provider.id) });
+        await appendEvents(tx, [{ type: 'quota.reset', payload: { eventId, providers } }]);
+        request.outcome = 'reset';
+        return { ok: true as const, duplicate: false as const, reset: providers.length };
+      });
+    },
+  );
+};
