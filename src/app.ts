@@ -93,6 +93,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.decorate('leadflow', { ingest, allocation, hub });
   app.addHook('onReady', () => hub.start());
   app.addHook('preClose', () => hub.stop());
+  drainKeepAliveOnClose(app);
 
   const api = app.withTypeProvider<ZodTypeProvider>();
   await api.register(healthRoutes, { pool });
@@ -104,6 +105,24 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await api.register(leadsRoutes, { pool });
   await registerWebApp(app);
   return app;
+}
+
+/**
+ * Node's server.close() closes the keep-alive connections idle at that instant only; one that
+ * was busy keeps the process alive until its keep-alive timeout. So once closing starts,
+ * every response says `Connection: close` and idle connections are swept until the end.
+ */
+function drainKeepAliveOnClose(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+    sweep.unref();
+    app.server.once('close', () => clearInterval(sweep));
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 }
 
 /** Serves the built dashboard; a missing build is reported instead of failing the API. */

@@ -50,11 +50,12 @@ export class EventHub {
   }
 
   /**
-   * Starts listening. Does not wait for the database: an instance that boots while the
-   * database is down serves 503s and catches up once the listener connects.
+   * Starts listening, waiting for the first connection only briefly: an instance that boots
+   * while the database is down serves 503s and starts streaming once the listener connects.
    */
-  async start(): Promise<void> {
-    void this.connect();
+  async start(waitMs = 5000): Promise<void> {
+    const connected = this.connect();
+    await Promise.race([connected, sleep(waitMs, undefined, { ref: false })]);
   }
 
   async stop(): Promise<void> {

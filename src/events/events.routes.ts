@@ -34,7 +34,9 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (app
       response.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
+        // A stream's socket is never reused: when the stream ends (shutdown, slow client), the
+        // connection goes with it instead of idling and holding up a graceful close.
+        connection: 'close',
         'x-accel-buffering': 'no',
         'x-request-id': request.id,
       });
@@ -64,14 +66,20 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (app
           return write(events);
         },
         close: () => {
-          if (!closed) response.end();
+          // Destroyed once flushed: a half-closed socket would hold a graceful shutdown until
+          // the client noticed.
+          if (!closed) response.end(() => socket.destroy());
         },
       };
       const unsubscribe = hub.subscribe(subscriber);
       const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), HEARTBEAT_MS);
       heartbeat.unref();
+      const socket = request.raw.socket;
       response.on('close', () => {
         closed = true;
+        // The client went away (or half-closed): drop our side too, or a graceful shutdown
+        // waits on a socket nobody reads.
+        socket.destroy();
         clearInterval(heartbeat);
         unsubscribe();
       });

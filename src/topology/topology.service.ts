@@ -41,7 +41,9 @@ function invalid(message: string, path: string): AppError {
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: string }).code === '23505';
+  // Drizzle wraps the driver's error; the SQLSTATE is on its cause.
+  const candidate = error as { code?: string; cause?: { code?: string } };
+  return candidate.code === '23505' || candidate.cause?.code === '23505';
 }
 
 async function checkMembership(tx: Tx, staticIds: number[], poolIds: number[]): Promise<void> {

@@ -1,0 +1,159 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { post, startTestApp, type TestApp } from '../helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { SseClient, type SseEvent } from '../helpers/sse.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function fresh(instances = 1): Promise<{ db: TestDatabase; apps: TestApp[] }> {
+  const db = await createTestDatabase();
+  cleanups.push(() => db.drop());
+  const apps: TestApp[] = [];
+  for (let index = 0; index < instances; index++) {
+    const app = await startTestApp(db);
+    cleanups.push(() => app.close());
+    apps.push(app);
+  }
+  return { db, apps };
+}
+
+async function listen(app: TestApp, lastEventId?: number): Promise<SseClient> {
+  const client = await SseClient.connect(
+    `${app.url}/api/events`,
+    lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) },
+  );
+  cleanups.push(() => client.close());
+  return client;
+}
+
+const ofType = (events: SseEvent[], type: string): SseEvent[] =>
+  events.filter((event) => event.event === type);
+
+describe('GET /api/events', () => {
+  it('streams lead.created and lead.allocated with providers and their remaining quota', async () => {
+    const { apps } = await fresh();
+    const client = await listen(apps[0]!);
+    const res = await post(`${apps[0]!.url}/api/request-service`, { serviceId: 1 });
+    await client.waitFor((events) => ofType(events, 'lead.allocated').length === 1);
+    const created = ofType(client.events, 'lead.created')[0]!;
+    const allocated = ofType(client.events, 'lead.allocated')[0]!;
+    expect(created.data).toMatchObject({ leadId: res.body.lead_id, serviceId: 1 });
+    expect(allocated.data).toMatchObject({
+      leadId: res.body.lead_id,
+      serviceId: 1,
+      pointer: 2,
+      providers: [
+        { id: 1, name: 'P1', role: 'static', remainingQuota: 9 },
+        { id: 2, name: 'P2', role: 'pool', remainingQuota: 9 },
+        { id: 3, name: 'P3', role: 'pool', remainingQuota: 9 },
+      ],
+    });
+    expect(allocated.id).toBeGreaterThan(created.id);
+  });
+
+  it('replays exactly what a client missed after Last-Event-ID, then continues live without duplicates', async () => {
+    const { apps } = await fresh();
+    const app = apps[0]!;
+    const first = await listen(app);
+    for (let index = 0; index < 5; index++)
+      await post(`${app.url}/api/request-service`, { serviceId: 2 });
+    await first.waitFor((events) => ofType(events, 'lead.allocated').length === 5);
+    const seen = first.events;
+    const resumeAt = seen[3]!.id;
+    const resumed = await listen(app, resumeAt);
+    await resumed.waitFor((events) => events.length === seen.length - 4);
+    expect(resumed.events.map((event) => event.id)).toEqual(seen.slice(4).map((event) => event.id));
+    await post(`${app.url}/api/request-service`, { serviceId: 2 });
+    await resumed.waitFor((events) => ofType(events, 'lead.allocated').length >= 4);
+    const ids = resumed.events.map((event) => event.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+  });
+
+  it('delivers events to clients of every instance, not only the one that did the work', async () => {
+    const { apps } = await fresh(2);
+    const onA = await listen(apps[0]!);
+    const res = await post(`${apps[1]!.url}/api/request-service`, { serviceId: 3 });
+    await onA.waitFor((events) => ofType(events, 'lead.allocated').length === 1);
+    expect(ofType(onA.events, 'lead.allocated')[0]!.data.leadId).toBe(res.body.lead_id);
+  });
+
+  it('gives ids that increase in commit order under concurrent writers on two instances', async () => {
+    const { apps } = await fresh(2);
+    const client = await listen(apps[0]!);
+    await Promise.all(
+      Array.from({ length: 60 }, (_, index) =>
+        post(`${apps[index % 2]!.url}/api/lead`, { email: `${index}@x.io` }),
+      ),
+    );
+    await client.waitFor((events) => ofType(events, 'lead.created').length === 60);
+    const ids = client.events.map((event) => event.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('announces a refused allocation as lead.unallocated and changes no quota', async () => {
+    const { db, apps } = await fresh();
+    await db.pool.query('UPDATE providers SET remaining_quota = 0 WHERE id IN (2, 3)');
+    const client = await listen(apps[0]!);
+    const res = await post(`${apps[0]!.url}/api/request-service`, { serviceId: 1 });
+    expect(res.status).toBe(409);
+    await client.waitFor((events) => ofType(events, 'lead.unallocated').length === 1);
+    expect(ofType(client.events, 'lead.unallocated')[0]!.data).toMatchObject({
+      leadId: res.body.lead_id,
+      serviceId: 1,
+      reason: 'insufficient_quota',
+    });
+    expect(client.events.map((event) => event.event).sort()).toEqual([
+      'lead.created',
+      'lead.unallocated',
+    ]);
+    const { rows } = await db.pool.query(
+      'SELECT sum(remaining_quota)::int AS total FROM providers',
+    );
+    expect(rows[0].total).toBe(60);
+  });
+
+  it('writes no event for a change that rolled back', async () => {
+    const { db, apps } = await fresh();
+    const before = await db.pool.query('SELECT count(*)::int AS n FROM events');
+    // An unknown provider makes the whole reset roll back after its event id was claimed.
+    const res = await post(`${apps[0]!.url}/api/webhook/reset-quota`, {
+      eventId: 'rolled-back',
+      providerIds: [1, 999],
+    });
+    expect(res.status).toBe(400);
+    const after = await db.pool.query('SELECT count(*)::int AS n FROM events');
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+    const claimed = await db.pool.query(
+      `SELECT 1 FROM webhook_events WHERE event_id = 'rolled-back'`,
+    );
+    expect(claimed.rowCount).toBe(0);
+  });
+
+  it('broadcasts quota.reset and provider.updated', async () => {
+    const { apps } = await fresh();
+    const client = await listen(apps[0]!);
+    await post(`${apps[0]!.url}/api/webhook/reset-quota`, {
+      eventId: 'broadcast',
+      providerIds: [2],
+    });
+    await fetch(`${apps[0]!.url}/api/providers/2`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ quota: 20 }),
+    });
+    await client.waitFor((events) => events.length === 2);
+    expect(client.events[0]).toMatchObject({
+      event: 'quota.reset',
+      data: { eventId: 'broadcast', providers: [{ id: 2, remainingQuota: 10 }] },
+    });
+    expect(client.events[1]).toMatchObject({
+      event: 'provider.updated',
+      data: { provider: { id: 2, quota: 20, remainingQuota: 10 } },
+    });
+  });
+});
