@@ -1,5 +1,4 @@
 import http from 'node:http';
-import { Readable } from 'node:stream';
 
 export interface SseEvent {
   id: number;
@@ -32,7 +31,7 @@ export class SseClient {
     return client;
   }
 
-  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+  private async read(body: AsyncIterable<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder();
     let buffer = '';
     for await (const chunk of body) {
