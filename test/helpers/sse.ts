@@ -25,9 +25,7 @@ export class SseClient {
         .on('error', reject);
     });
     if (response.statusCode !== 200) throw new Error(`SSE connect failed: ${response.statusCode}`);
-    client.done = client
-      .read(Readable.toWeb(response) as ReadableStream<Uint8Array>)
-      .catch(() => undefined);
+    client.done = client.read(response).catch(() => undefined);
     return client;
   }
 
