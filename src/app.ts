@@ -17,6 +17,7 @@ import type { Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import { EventHub } from './events/event-hub.js';
 import { eventsRoutes } from './events/events.routes.js';
+import { startEventRetention } from './events/retention.js';
 import { healthRoutes } from './health/health.routes.js';
 import { registerBodyParsers } from './http/body.js';
 import { registerErrorHandler } from './http/error-handler.js';
@@ -93,6 +94,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.decorate('leadflow', { ingest, allocation, hub });
   app.addHook('onReady', () => hub.start());
   app.addHook('preClose', () => hub.stop());
+  const stopRetention = startEventRetention(pool, config.EVENT_RETENTION_HOURS, logger);
+  app.addHook('onClose', async () => stopRetention());
   drainKeepAliveOnClose(app);
 
   const api = app.withTypeProvider<ZodTypeProvider>();

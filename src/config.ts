@@ -28,6 +28,8 @@ export const configSchema = z.object({
   SEED_DEMO: booleanFlag,
   BODY_LIMIT: byteSize.default(1024 * 1024),
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(20),
+  // The spec keeps events at least 24 h for Last-Event-ID replay.
+  EVENT_RETENTION_HOURS: z.coerce.number().int().min(24).default(72),
   INGEST_API_KEYS: commaList,
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_SECRET: z.string().min(1).optional(),
@@ -35,6 +37,9 @@ export const configSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   CORS_ORIGINS: commaList,
   TRUST_PROXY: booleanFlag,
+  // Load shedding (503 + Retry-After) past either bound; see src/http/security.ts.
+  MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(1).default(1000),
+  SHED_DB_BACKLOG: z.coerce.number().int().min(1).default(2000),
 });
 
 export type Config = z.infer<typeof configSchema>;

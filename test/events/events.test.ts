@@ -157,3 +157,19 @@ describe('GET /api/events', () => {
     });
   });
 });
+
+describe('event retention', () => {
+  it('deletes events older than the window and keeps the rest', async () => {
+    const { deleteEventsOlderThan } = await import('../../src/events/events.sql.js');
+    const { db, apps } = await fresh();
+    await post(`${apps[0]!.url}/api/lead`, { email: 'keep@example.com' });
+    await db.pool.query(
+      `INSERT INTO events (id, type, payload, created_at)
+       VALUES (nextval('events_id_seq'), 'lead.created', '{"leadId":"old"}', now() - interval '73 hours')`,
+    );
+    expect(await deleteEventsOlderThan(db.pool, 72)).toBe(1);
+    const { rows } = await db.pool.query(`SELECT payload->>'leadId' AS lead FROM events`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].lead).not.toBe('old');
+  });
+});
