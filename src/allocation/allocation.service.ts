@@ -46,7 +46,7 @@ function resultFromRows(serviceId: number, rows: AllocationRow[]): AllocationRes
  */
 export class AllocationService {
   private readonly batchers = new Map<number, Batcher<string, AllocationResult>>();
-  private readonly services = new Map<string, ServiceRef>();
+  private readonly servicesById = new Map<number, ServiceRef>();
   retries = 0;
 
   constructor(
@@ -55,13 +55,15 @@ export class AllocationService {
     private readonly options: AllocationServiceOptions = {},
   ) {}
 
-  /** A service by id or slug. Found ones are cached: services are never deleted. */
+  /**
+   * A service by id or slug. Ids found are cached (services are never deleted, so an id stays
+   * valid); slugs can be renamed, so they are always looked up.
+   */
   async findService(reference: number | string): Promise<ServiceRef | null> {
-    const cacheKey = `${typeof reference}:${reference}`;
-    const cached = this.services.get(cacheKey);
+    const cached = typeof reference === 'number' ? this.servicesById.get(reference) : undefined;
     if (cached) return cached;
     const service = await selectServiceByReference(this.pool, reference);
-    if (service) this.services.set(cacheKey, service);
+    if (service) this.servicesById.set(service.id, service);
     return service;
   }
 

@@ -50,9 +50,12 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
         deduplicated: outcome.deduplicated,
       };
       if (reference !== undefined) {
-        body.allocation = service
-          ? await allocation.allocateLead(outcome.leadId, service.id)
-          : { ok: false, error: 'service_not_found' };
+        // A retry gets the first lead's answer, whatever service this copy names.
+        body.allocation = outcome.deduplicated
+          ? await allocation.answerFor(outcome.leadId)
+          : service
+            ? await allocation.allocateLead(outcome.leadId, service.id)
+            : { ok: false, error: 'service_not_found' };
       }
       return reply.status(outcome.deduplicated ? 409 : 201).send(body);
     },

@@ -220,7 +220,7 @@ describe('POST /api/request-service', () => {
   });
 
   it('allocates a lead posted to /api/lead that names a service by slug', async () => {
-    const { apps } = await fresh();
+    const { db, apps } = await fresh();
     const res = await post(`${apps[0]!.url}/api/lead`, {
       email: 'slug@example.com',
       service: 'service-2',
