@@ -7,8 +7,9 @@
 export const RETRYABLE_SQLSTATES: ReadonlySet<string> = new Set(['40001', '40P01']);
 
 // Class 08 (connection exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot
-// connect now), 53300 (too many connections).
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
+// connect now), 53300 (too many connections), 57014 (statement_timeout: the database is too
+// busy to answer in time, which a sender should treat like an outage and retry).
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300|57014)$/;
 const UNAVAILABLE_NODE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -35,17 +36,27 @@ function codeOf(error: unknown): string | undefined {
   return undefined;
 }
 
-export function isRetryable(error: unknown): boolean {
-  const code = codeOf(error);
-  return code !== undefined && RETRYABLE_SQLSTATES.has(code);
+// Query builders wrap the driver's error (drizzle: DrizzleQueryError, the pg error as
+// `cause`); classify what PostgreSQL said, not the wrapper.
+function causeOf(error: unknown): unknown {
+  return error instanceof Error && error.cause !== error ? error.cause : undefined;
 }
 
-export function isUnavailable(error: unknown): boolean {
+export function isRetryable(error: unknown, depth = 0): boolean {
+  const code = codeOf(error);
+  if (code !== undefined && RETRYABLE_SQLSTATES.has(code)) return true;
+  const cause = causeOf(error);
+  return cause !== undefined && depth < 5 && isRetryable(cause, depth + 1);
+}
+
+export function isUnavailable(error: unknown, depth = 0): boolean {
+  const cause = causeOf(error);
+  if (cause !== undefined && depth < 5 && isUnavailable(cause, depth + 1)) return true;
   const code = codeOf(error);
   if (code !== undefined && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))) {
     return true;
   }
   const message = error instanceof Error ? error.message : '';
-  if (error instanceof AggregateError) return error.errors.some(isUnavailable);
+  if (error instanceof AggregateError) return error.errors.some((inner) => isUnavailable(inner));
   return UNAVAILABLE_MESSAGES.some((fragment) => message.includes(fragment));
 }
