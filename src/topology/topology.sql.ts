@@ -75,18 +75,18 @@ export async function updateProvider(
 }
 
 export async function selectServices(client: Pool | Tx): Promise<ServiceView[]> {
-  const [serviceRows, memberRows, stateRows] = await Promise.all([
-    db(client).select().from(services).orderBy(asc(services.id)),
-    db(client)
-      .select()
-      .from(serviceProviders)
-      .orderBy(
-        asc(serviceProviders.serviceId),
-        asc(serviceProviders.role),
-        asc(serviceProviders.position),
-      ),
-    db(client).select().from(allocationState),
-  ]);
+  // One after another: a transaction's client runs one query at a time anyway, and pg
+  // deprecates queueing several on one client.
+  const serviceRows = await db(client).select().from(services).orderBy(asc(services.id));
+  const memberRows = await db(client)
+    .select()
+    .from(serviceProviders)
+    .orderBy(
+      asc(serviceProviders.serviceId),
+      asc(serviceProviders.role),
+      asc(serviceProviders.position),
+    );
+  const stateRows = await db(client).select().from(allocationState);
   const pointers = new Map(stateRows.map((row) => [row.serviceId, row.poolPointer]));
   return serviceRows.map((service) => {
     const members = memberRows.filter((member) => member.serviceId === service.id);

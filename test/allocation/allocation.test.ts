@@ -239,6 +239,22 @@ describe('POST /api/request-service', () => {
         ],
       },
     });
+    const key = `lead-svc-${randomUUID()}`;
+    const first = await post(
+      `${apps[0]!.url}/api/lead`,
+      { service: 1 },
+      { 'idempotency-key': key },
+    );
+    const quotas = await remaining(db);
+    // A retry naming another service still gets the first lead's allocation.
+    const retry = await post(
+      `${apps[0]!.url}/api/lead`,
+      { service: 3 },
+      { 'idempotency-key': key },
+    );
+    expect(retry.status).toBe(409);
+    expect(retry.body).toEqual({ ...first.body, deduplicated: true });
+    expect(await remaining(db)).toEqual(quotas);
     const unknown = await post(`${apps[0]!.url}/api/lead`, {
       email: 'x@example.com',
       service: 'nope',

@@ -1,0 +1,49 @@
+import { useEffect } from 'react';
+import { Layout } from './components/Layout.js';
+import { DashboardPage } from './pages/dashboard/DashboardPage.js';
+import { LeadDetailPage } from './pages/leads/LeadDetailPage.js';
+import { LeadsPage } from './pages/leads/LeadsPage.js';
+import { LoginPage } from './pages/login/LoginPage.js';
+import { NotFoundPage } from './pages/NotFoundPage.js';
+import { SettingsPage } from './pages/settings/SettingsPage.js';
+import { TestToolsPage } from './pages/test-tools/TestToolsPage.js';
+import { navigate, useLocation } from './router/router.js';
+import { loginPath, SessionProvider, useSession } from './session/session.js';
+
+function Page({ pathname }: { pathname: string }) {
+  if (pathname === '/' || pathname === '/dashboard') return <DashboardPage />;
+  if (pathname === '/test-tools') return <TestToolsPage />;
+  if (pathname === '/leads') return <LeadsPage />;
+  const lead = /^\/leads\/([^/]+)$/.exec(pathname);
+  if (lead) return <LeadDetailPage key={lead[1]} id={decodeURIComponent(lead[1]!)} />;
+  if (pathname === '/settings') return <SettingsPage />;
+  return <NotFoundPage />;
+}
+
+/** Pages call the admin API, so none is rendered until the session allows it. */
+function Gate({ pathname }: { pathname: string }) {
+  const { config } = useSession();
+  const mustSignIn = config !== undefined && config.auth && !config.authenticated;
+  const onLogin = pathname === '/login';
+
+  useEffect(() => {
+    if (mustSignIn && !onLogin) navigate(loginPath(), { replace: true });
+  }, [mustSignIn, onLogin]);
+
+  if (onLogin) return <LoginPage />;
+  if (config === undefined || mustSignIn) {
+    return <p className="text-sm text-slate-600">Loading…</p>;
+  }
+  return <Page pathname={pathname} />;
+}
+
+export function App() {
+  const { pathname } = useLocation();
+  return (
+    <SessionProvider>
+      <Layout pathname={pathname}>
+        <Gate pathname={pathname} />
+      </Layout>
+    </SessionProvider>
+  );
+}

@@ -1,0 +1,207 @@
+import type { ReactNode } from 'react';
+import { api } from '../../api/client.js';
+import type { LeadDetail } from '../../api/types.js';
+import { ProviderTag, StatusBadge } from '../../components/Badges.js';
+import { LoadError } from '../../components/LoadError.js';
+import { PageHeader } from '../../components/PageHeader.js';
+import { Panel } from '../../components/Panel.js';
+import { formatDateTime, shortId } from '../../format.js';
+import { useApiData } from '../../hooks/useApiData.js';
+import { Link } from '../../router/router.js';
+import { escapeControlCharacters } from './rawBody.js';
+import { RawBodyView } from './RawBodyView.js';
+
+/** The normalised columns of `leads` (SPEC §5), in the order an operator reads a contact. */
+const LEAD_FIELDS: [column: string, label: string][] = [
+  ['first_name', 'First name'],
+  ['last_name', 'Last name'],
+  ['email', 'Email'],
+  ['phone', 'Phone'],
+  ['country', 'Country'],
+  ['lang', 'Language'],
+  ['ip', 'IP'],
+  ['domain', 'Domain'],
+  ['offer', 'Offer'],
+  ['creo', 'Creo'],
+  ['click_id', 'Click id'],
+  ['marker', 'Marker'],
+  ['sourcetype', 'Source type'],
+  ['description', 'Description'],
+];
+
+export function LeadDetailPage({ id }: { id: string }) {
+  const detail = useApiData(`lead:${id}`, () => api.lead(id));
+  const services = useApiData('services', api.services);
+  const serviceName = (serviceId: number | null): string =>
+    serviceId === null
+      ? '—'
+      : (services.data?.find((service) => service.id === serviceId)?.name ?? `#${serviceId}`);
+
+  return (
+    <>
+      <nav aria-label="Breadcrumb" className="mb-2 text-sm">
+        <Link to="/leads" className="text-blue-800 underline-offset-2 hover:underline">
+          ← All leads
+        </Link>
+      </nav>
+      <PageHeader
+        title={`Lead ${shortId(id)}`}
+        aside={detail.data && <StatusBadge status={detail.data.lead.status} />}
+      >
+        <span className="font-mono break-all">{id}</span>
+      </PageHeader>
+      {detail.error !== undefined && <LoadError error={detail.error} onRetry={detail.reload} />}
+      {detail.loading && <p className="text-sm text-slate-600">Loading…</p>}
+      {detail.data && <LeadSections detail={detail.data} serviceName={serviceName} />}
+    </>
+  );
+}
+
+function Field({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="min-w-0">
+      <dt className="text-xs font-medium text-slate-600">{label}</dt>
+      <dd className="break-words text-slate-900">{children}</dd>
+    </div>
+  );
+}
+
+function text(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '—';
+  return escapeControlCharacters(typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+function LeadSections({
+  detail,
+  serviceName,
+}: {
+  detail: LeadDetail;
+  serviceName: (id: number | null) => string;
+}) {
+  const { lead, raw, allocations, events } = detail;
+  const extra = lead.extra && Object.keys(lead.extra).length > 0 ? lead.extra : null;
+  return (
+    <div className="grid gap-5 lg:grid-cols-2">
+      <Panel title="Lead">
+        <dl className="grid grid-cols-2 gap-3 text-sm">
+          <Field label="Status">
+            <StatusBadge status={lead.status} />
+          </Field>
+          <Field label="Service">{serviceName(lead.service_id)}</Field>
+          <Field label="Received">{formatDateTime(lead.created_at)}</Field>
+          <Field label="Idempotency key">
+            <span className="font-mono">{text(lead.idempotency_key)}</span>
+          </Field>
+          <Field label="Duplicate requests">{detail.duplicates}</Field>
+          <Field label="Sender">{text(lead.sender)}</Field>
+        </dl>
+      </Panel>
+
+      <Panel title="Normalised fields">
+        <dl className="grid grid-cols-2 gap-3 text-sm" data-testid="lead-fields">
+          {LEAD_FIELDS.map(([column, label]) => (
+            <Field key={column} label={label}>
+              {text(lead[column])}
+            </Field>
+          ))}
+        </dl>
+        {extra && (
+          <div className="mt-4">
+            <h3 className="mb-1 text-xs font-medium text-slate-600">Other fields (extra)</h3>
+            <pre className="overflow-auto rounded-lg bg-slate-50 p-2 font-mono text-xs">
+              {JSON.stringify(extra, null, 2)}
+            </pre>
+          </div>
+        )}
+      </Panel>
+
+      <Panel title="Raw request" className="lg:col-span-2">
+        {raw ? (
+          <div className="space-y-4">
+            <dl className="grid grid-cols-2 gap-3 text-sm lg:grid-cols-4">
+              <Field label="Endpoint">{raw.endpoint}</Field>
+              <Field label="Received">{formatDateTime(raw.receivedAt)}</Field>
+              <Field label="Content type">{text(raw.contentType)}</Field>
+              <Field label="Raw status">
+                <StatusBadge status={raw.status} />
+                {raw.error && <span className="ml-2 text-red-800">{raw.error}</span>}
+              </Field>
+              <Field label="Request id">
+                <span className="font-mono break-all">{raw.requestId}</span>
+              </Field>
+              <Field label="Idempotency key">
+                <span className="font-mono">{text(raw.idempotencyKey)}</span>
+              </Field>
+              <Field label="Remote address">{text(raw.remoteAddr)}</Field>
+              <Field label="Raw row">#{raw.id}</Field>
+            </dl>
+            <div>
+              <h3 className="mb-1 text-sm font-semibold text-slate-900">Body</h3>
+              <RawBodyView
+                bodyBase64={raw.bodyBase64}
+                contentType={raw.contentType}
+                bytes={raw.bodyBytes}
+              />
+            </div>
+            <details>
+              <summary className="cursor-pointer text-sm font-semibold text-slate-900">
+                Headers ({Object.keys(raw.headers).length})
+              </summary>
+              <table className="mt-2 w-full text-left text-sm">
+                <tbody className="font-mono text-xs">
+                  {Object.entries(raw.headers).map(([name, value]) => (
+                    <tr key={name} className="border-t border-slate-100">
+                      <th scope="row" className="py-1 pr-4 align-top font-medium">
+                        {name}
+                      </th>
+                      <td className="py-1 break-all">{escapeControlCharacters(String(value))}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          </div>
+        ) : (
+          <p className="text-sm text-slate-600">No raw request is stored for this lead.</p>
+        )}
+      </Panel>
+
+      <Panel title="Allocations">
+        {allocations.length > 0 ? (
+          <ul className="space-y-2 text-sm" data-testid="lead-allocations">
+            {allocations.map((allocation) => (
+              <li key={allocation.providerId} className="flex flex-wrap items-center gap-3">
+                <ProviderTag name={allocation.providerName} role={allocation.role} />
+                <span className="text-slate-700">{serviceName(allocation.serviceId)}</span>
+                <span className="text-slate-600">{formatDateTime(allocation.allocatedAt)}</span>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p className="text-sm text-slate-600">Not allocated.</p>
+        )}
+      </Panel>
+
+      <Panel title="Events">
+        {events.length > 0 ? (
+          <ol className="space-y-3 text-sm" data-testid="lead-events">
+            {events.map((event) => (
+              <li key={event.id}>
+                <div className="flex flex-wrap items-baseline gap-x-3">
+                  <span className="font-mono text-slate-600">#{event.id}</span>
+                  <span className="font-semibold text-slate-900">{event.type}</span>
+                  <span className="text-slate-600">{formatDateTime(event.createdAt)}</span>
+                </div>
+                <pre className="mt-1 overflow-auto rounded-lg bg-slate-50 p-2 font-mono text-xs">
+                  {JSON.stringify(event.payload, null, 2)}
+                </pre>
+              </li>
+            ))}
+          </ol>
+        ) : (
+          <p className="text-sm text-slate-600">No events.</p>
+        )}
+      </Panel>
+    </div>
+  );
+}

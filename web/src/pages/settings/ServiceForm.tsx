@@ -1,0 +1,211 @@
+import { useId, useState, type FormEvent } from 'react';
+import { api, type ServiceChanges } from '../../api/client.js';
+import type { Provider, Service } from '../../api/types.js';
+import { Button } from '../../components/Button.js';
+import { FieldErrorText } from '../../components/FieldError.js';
+import { errorsFrom, parseWholeNumber, type ErrorsByField } from './formErrors.js';
+import { MembershipList, type Slot } from './MembershipList.js';
+
+const FIELDS = ['name', 'slug', 'providersPerLead', 'static', 'pool', 'providers'] as const;
+
+export interface ServiceFormProps {
+  service: Service;
+  providers: Provider[];
+  onSaved: (service: Service) => void;
+}
+
+function sameOrder(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((value, index) => value === b[index]);
+}
+
+export function ServiceForm({ service, providers, onSaved }: ServiceFormProps) {
+  const id = useId();
+  const [perLead, setPerLead] = useState(String(service.providersPerLead));
+  const [members, setMembers] = useState<Record<Slot, number[]>>({
+    static: service.static,
+    pool: service.pool,
+  });
+  const [toAdd, setToAdd] = useState('');
+  const [errors, setErrors] = useState<ErrorsByField>({});
+  const [warnings, setWarnings] = useState<string[]>([]);
+  const [saving, setSaving] = useState(false);
+  const [saved, setSaved] = useState(false);
+
+  const byId = new Map(providers.map((provider) => [provider.id, provider]));
+  const membershipChanged =
+    !sameOrder(members.static, service.static) || !sameOrder(members.pool, service.pool);
+  const changed = perLead !== String(service.providersPerLead) || membershipChanged;
+  const outside = providers.filter(
+    (provider) => !members.static.includes(provider.id) && !members.pool.includes(provider.id),
+  );
+
+  const update = (change: (current: Record<Slot, number[]>) => Record<Slot, number[]>): void => {
+    setSaved(false);
+    setMembers((current) => change({ static: [...current.static], pool: [...current.pool] }));
+  };
+  const move = (slot: Slot) => (index: number, delta: -1 | 1) =>
+    update((current) => {
+      const list = current[slot];
+      [list[index], list[index + delta]] = [list[index + delta]!, list[index]!];
+      return current;
+    });
+  const switchSlot = (slot: Slot) => (index: number) =>
+    update((current) => {
+      const [providerId] = current[slot].splice(index, 1);
+      current[slot === 'static' ? 'pool' : 'static'].push(providerId!);
+      return current;
+    });
+  const remove = (slot: Slot) => (index: number) =>
+    update((current) => {
+      current[slot].splice(index, 1);
+      return current;
+    });
+  const add = (slot: Slot) => (): void => {
+    const providerId = Number(toAdd);
+    if (!providerId) return;
+    update((current) => {
+      current[slot].push(providerId);
+      return current;
+    });
+    setToAdd('');
+  };
+
+  const submit = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    setSaved(false);
+    const parsed = parseWholeNumber(perLead);
+    if (typeof parsed === 'string') {
+      setErrors({ providersPerLead: parsed });
+      return;
+    }
+    const changes: ServiceChanges = {};
+    if (parsed !== service.providersPerLead) changes.providersPerLead = parsed;
+    // Sent only when changed: a new membership restarts the round-robin pointer at 0.
+    if (membershipChanged) {
+      changes.static = members.static;
+      changes.pool = members.pool;
+    }
+    setSaving(true);
+    try {
+      const result = await api.updateService(service.id, changes);
+      setErrors({});
+      setWarnings(result.warnings);
+      setPerLead(String(result.service.providersPerLead));
+      setMembers({ static: result.service.static, pool: result.service.pool });
+      setSaved(true);
+      onSaved(result.service);
+    } catch (error) {
+      setWarnings([]);
+      setErrors(errorsFrom(error, FIELDS));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const membershipError = [errors['static'], errors['pool'], errors['providers']]
+    .filter(Boolean)
+    .join('; ');
+
+  return (
+    <form
+      noValidate
+      onSubmit={(event) => void submit(event)}
+      aria-labelledby={`${id}-title`}
+      data-testid={`service-settings-${service.id}`}
+      className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm"
+    >
+      <div className="flex flex-wrap items-baseline justify-between gap-2">
+        <h3 id={`${id}-title`} className="font-semibold text-slate-900">
+          {service.name} <span className="font-normal text-slate-600">{service.slug}</span>
+        </h3>
+        <span className="text-xs text-slate-600">pointer {service.pointer}</span>
+      </div>
+      <div className="mt-3 w-40">
+        <label htmlFor={`${id}-per-lead`} className="text-xs font-medium text-slate-700">
+          Providers per lead
+        </label>
+        <input
+          id={`${id}-per-lead`}
+          inputMode="numeric"
+          value={perLead}
+          onChange={(event) => {
+            setSaved(false);
+            setPerLead(event.target.value);
+          }}
+          aria-invalid={errors['providersPerLead'] ? true : undefined}
+          aria-describedby={errors['providersPerLead'] ? `${id}-per-lead-error` : undefined}
+          className="w-full rounded-lg border border-slate-300 px-2.5 py-1.5 text-sm aria-[invalid=true]:border-red-700"
+        />
+        <FieldErrorText id={`${id}-per-lead-error`} message={errors['providersPerLead']} />
+      </div>
+      <div className="mt-4 grid gap-4 md:grid-cols-2">
+        {(['static', 'pool'] as const).map((slot) => (
+          <MembershipList
+            key={slot}
+            slot={slot}
+            serviceName={service.name}
+            ids={members[slot]}
+            providers={byId}
+            onMove={move(slot)}
+            onSwitch={switchSlot(slot)}
+            onRemove={remove(slot)}
+          />
+        ))}
+      </div>
+      <FieldErrorText id={`${id}-members-error`} message={membershipError || undefined} />
+      {outside.length > 0 && (
+        <div className="mt-3 flex flex-wrap items-end gap-2">
+          <div>
+            <label htmlFor={`${id}-add`} className="text-xs font-medium text-slate-700">
+              Add provider
+            </label>
+            <select
+              id={`${id}-add`}
+              value={toAdd}
+              onChange={(event) => setToAdd(event.target.value)}
+              className="block rounded-lg border border-slate-300 bg-white px-2.5 py-1.5 text-sm"
+            >
+              <option value="">Choose…</option>
+              {outside.map((provider) => (
+                <option key={provider.id} value={provider.id}>
+                  {provider.name}
+                </option>
+              ))}
+            </select>
+          </div>
+          <Button variant="secondary" size="sm" disabled={!toAdd} onClick={add('static')}>
+            Add to static
+          </Button>
+          <Button variant="secondary" size="sm" disabled={!toAdd} onClick={add('pool')}>
+            Add to pool
+          </Button>
+        </div>
+      )}
+      <div className="mt-4 flex flex-wrap items-center gap-3">
+        <Button type="submit" disabled={!changed || saving}>
+          {saving ? 'Saving…' : 'Save service'}
+        </Button>
+        {membershipChanged && (
+          <span className="text-xs text-slate-600">
+            Saving a new membership restarts the round-robin pointer.
+          </span>
+        )}
+        <span aria-live="polite" className="text-sm text-emerald-800">
+          {saved && !changed ? 'Saved' : ''}
+        </span>
+      </div>
+      {errors['form'] && (
+        <p role="alert" className="mt-2 text-sm font-medium text-red-800">
+          {errors['form']}
+        </p>
+      )}
+      {warnings.length > 0 && (
+        <ul role="status" className="mt-2 list-disc pl-5 text-sm text-amber-900">
+          {warnings.map((warning) => (
+            <li key={warning}>{warning}</li>
+          ))}
+        </ul>
+      )}
+    </form>
+  );
+}
