@@ -1,16 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { EventHub, Subscriber } from './event-hub.js';
-import type { StoredEvent } from './events.sql.js';
+import { formatEvent, type StoredEvent } from './events.sql.js';
 
 const HEARTBEAT_MS = 15_000;
 // A client further behind than this many bytes is disconnected; it resumes by Last-Event-ID
 // from the database, so a slow reader costs memory only up to this bound.
 const MAX_BUFFERED_BYTES = 1024 * 1024;
-
-function format(event: StoredEvent): string {
-  return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event.payload, at: event.createdAt })}\n\n`;
-}
 
 export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (app, { hub }) => {
   app.get(
@@ -48,22 +44,25 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (app
       const heldDuringReplay: StoredEvent[] = [];
       let closed = false;
 
-      const write = (events: StoredEvent[]): boolean => {
-        const fresh = events.filter((event) => event.id > sentUpTo);
-        if (fresh.length === 0) return true;
-        sentUpTo = fresh[fresh.length - 1]!.id;
-        response.write(fresh.map(format).join(''));
+      const write = (events: StoredEvent[], frames?: string[]): boolean => {
+        let chunk = '';
+        events.forEach((event, index) => {
+          if (event.id <= sentUpTo) return;
+          sentUpTo = event.id;
+          chunk += frames?.[index] ?? formatEvent(event);
+        });
+        if (chunk !== '') response.write(chunk);
         return response.writableLength <= MAX_BUFFERED_BYTES;
       };
 
       const subscriber: Subscriber = {
-        deliver: (events) => {
+        deliver: (events, frames) => {
           if (closed) return false;
           if (replaying) {
             heldDuringReplay.push(...events);
             return heldDuringReplay.length < 10_000;
           }
-          return write(events);
+          return write(events, frames);
         },
         close: () => {
           // Destroyed once flushed: a half-closed socket would hold a graceful shutdown until

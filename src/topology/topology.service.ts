@@ -1,3 +1,4 @@
+import { lockProvidersInIdOrder } from '../allocation/allocation.sql.js';
 import { transaction, type Pool, type Tx } from '../db/pool.js';
 import { appendEvents } from '../events/events.sql.js';
 import { AppError, NotFound } from '../http/errors.js';
@@ -7,7 +8,6 @@ import {
   lockProvider,
   lockServiceState,
   replaceMembership,
-  selectProviderIds,
   selectService,
   updateProvider,
   updateService,
@@ -46,12 +46,20 @@ function isUniqueViolation(error: unknown): boolean {
   return candidate.code === '23505' || candidate.cause?.code === '23505';
 }
 
-async function checkMembership(tx: Tx, staticIds: number[], poolIds: number[]): Promise<void> {
+/**
+ * Validates a membership and locks its providers in ascending id order. Inserting membership
+ * rows takes FK locks on the providers in list order (4, 1, 8, …), which against an allocation
+ * holding them FOR UPDATE in id order deadlocked; taking them in id order first cannot.
+ */
+async function lockMembership(tx: Tx, staticIds: number[], poolIds: number[]): Promise<void> {
   const all = [...staticIds, ...poolIds];
   if (new Set(all).size !== all.length) {
     throw invalid('a provider may appear once, either static or in the pool', 'pool');
   }
-  const known = new Set(await selectProviderIds(tx, all));
+  const ascending = [...all].sort((a, b) => a - b);
+  const known = new Set(
+    (await lockProvidersInIdOrder(tx, ascending)).map((provider) => provider.id),
+  );
   const unknown = all.filter((id) => !known.has(id));
   if (unknown.length > 0) throw new AppError(400, 'unknown_provider', { providerIds: unknown });
 }
@@ -110,7 +118,7 @@ export class TopologyService {
     return this.write(async (tx) => {
       const staticIds = input.static ?? [];
       const poolIds = input.pool ?? [];
-      await checkMembership(tx, staticIds, poolIds);
+      await lockMembership(tx, staticIds, poolIds);
       const id = await insertService(tx, {
         slug: input.slug,
         name: input.name,
@@ -137,7 +145,7 @@ export class TopologyService {
       if (input.static !== undefined || input.pool !== undefined) {
         const staticIds = input.static ?? current.static;
         const poolIds = input.pool ?? current.pool;
-        await checkMembership(tx, staticIds, poolIds);
+        await lockMembership(tx, staticIds, poolIds);
         await replaceMembership(tx, id, staticIds, poolIds);
       }
       const service = (await selectService(tx, id))!;
