@@ -1,0 +1,239 @@
+import { fork } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import type { Acknowledged } from './consistency.js';
+import { allocateBody, ingestBody, PGBENCH_SAMPLE_BODY } from './lead.js';
+import { drive, type LoadResult } from './load.js';
+import { observe, type Observation, type ObserverSubjects } from './measure.js';
+import type { BenchOptions } from './options.js';
+import { pgbench, type PgbenchRun } from './pgbench.js';
+import type { DelayReport } from './sse-listeners.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export interface BenchContext {
+  options: BenchOptions;
+  serverUrl: string;
+  databaseUrl: string;
+  monitor: pg.Client;
+  subjects: ObserverSubjects;
+  acknowledged: Acknowledged;
+  runId: string;
+  nextSequence: () => number;
+  /** Why pgbench baselines are skipped, when they are. */
+  pgbenchMissing: string | undefined;
+  loadGeneratorPids: Set<number>;
+  /** Prints a progress line (stderr, so the report on stdout stays clean). */
+  progress: (line: string) => void;
+}
+
+export interface Measured<T> {
+  run: T;
+  observation: Observation;
+}
+
+export interface ScenarioResult {
+  name: 'ingestion' | 'allocation' | 'sse';
+  title: string;
+  http: Measured<LoadResult>;
+  baseline?: Measured<PgbenchRun>;
+  baselineSkipped?: string;
+  /** HTTP requests/s over baseline transactions/s. */
+  ratio?: number;
+  delivery?: DelayReport;
+}
+
+async function baseline(
+  context: BenchContext,
+  script: string,
+  variables: Record<string, string>,
+): Promise<Measured<PgbenchRun> | undefined> {
+  if (context.pgbenchMissing) return undefined;
+  const { options } = context;
+  const common = {
+    binary: options.pgbench,
+    url: context.databaseUrl,
+    script: path.join(here, 'pgbench', script),
+    connections: options.connections,
+    variables,
+    onStart: (pid: number) => context.loadGeneratorPids.add(pid),
+  };
+  if (options.warmupSec > 0) {
+    context.progress(`  pgbench ${script}: ${options.warmupSec} s warm-up`);
+    await pgbench({ ...common, durationSec: options.warmupSec, logLatencies: false });
+  }
+  context.progress(`  pgbench ${script}: ${options.durationSec} s measured`);
+  const { result, observation } = await observe(context.subjects, () =>
+    pgbench({ ...common, durationSec: options.durationSec, logLatencies: true }),
+  );
+  return { run: result, observation };
+}
+
+async function http(
+  context: BenchContext,
+  path: string,
+  body: (sequence: number) => string,
+  answered: (body: string, sequence: number) => void,
+  rate?: number,
+  onMeasureStart?: () => void,
+): Promise<Measured<LoadResult>> {
+  const { options } = context;
+  const spec = (durationSec: number) => ({
+    url: context.serverUrl,
+    path,
+    connections: options.connections,
+    durationSec,
+    rate,
+    body: (sequence: number) => body(sequence),
+    onResponse: (status: number, responseBody: string, sequence: number) => {
+      if (status === 201) answered(responseBody, sequence);
+    },
+  });
+  if (options.warmupSec > 0) {
+    context.progress(`  HTTP ${path}: ${options.warmupSec} s warm-up`);
+    await drive(spec(options.warmupSec), 201, context.nextSequence, context.runId);
+  }
+  context.progress(`  HTTP ${path}: ${options.durationSec} s measured`);
+  onMeasureStart?.();
+  const { result, observation } = await observe(context.subjects, () =>
+    drive(spec(options.durationSec), 201, context.nextSequence, context.runId),
+  );
+  return { run: result, observation };
+}
+
+function withRatio(result: ScenarioResult): ScenarioResult {
+  if (result.baseline) {
+    result.ratio = result.http.run.requestsPerSec / result.baseline.run.transactionsPerSec;
+  } else {
+    result.baselineSkipped = 'pgbench not found';
+  }
+  return result;
+}
+
+export async function ingestion(context: BenchContext): Promise<ScenarioResult> {
+  context.progress('ingestion: POST /api/lead');
+  const base = await baseline(context, 'ingest.sql', { body: PGBENCH_SAMPLE_BODY });
+  const measured = await http(
+    context,
+    '/api/lead',
+    (sequence) => ingestBody(sequence, context.runId),
+    (body) => context.acknowledged.ingestAnswered(body),
+  );
+  return withRatio({
+    name: 'ingestion',
+    title: 'ingestion  POST /api/lead',
+    http: measured,
+    baseline: base,
+  });
+}
+
+/**
+ * Enough queued leads for the allocation baseline never to run dry: it measured 500–1,000
+ * tx/s on the 2-core machine, so 4,000/s is ample; running dry fails pgbench loudly.
+ */
+async function fillAllocationQueue(context: BenchContext): Promise<void> {
+  const { options } = context;
+  const count = Math.ceil((options.warmupSec + options.durationSec) * 4000);
+  const sql = (await readFile(path.join(here, 'pgbench', 'allocate-setup.sql'), 'utf8')).replace(
+    '{{count}}',
+    String(count),
+  );
+  await context.monitor.query('DROP TABLE IF EXISTS bench_allocation_queue');
+  await context.monitor.query('DROP SEQUENCE IF EXISTS bench_allocation_seq');
+  await context.monitor.query(sql);
+  await context.monitor.query('VACUUM ANALYZE leads, leads_raw, bench_allocation_queue');
+}
+
+export async function allocation(context: BenchContext): Promise<ScenarioResult> {
+  context.progress('allocation: POST /api/request-service');
+  let base: Measured<PgbenchRun> | undefined;
+  if (!context.pgbenchMissing) {
+    await fillAllocationQueue(context);
+    base = await baseline(context, 'allocate.sql', {});
+  }
+  const measured = await http(
+    context,
+    '/api/request-service',
+    (sequence) => allocateBody(sequence, context.runId),
+    (body) => context.acknowledged.allocationAnswered(body),
+  );
+  return withRatio({
+    name: 'allocation',
+    title: 'allocation POST /api/request-service',
+    http: measured,
+    baseline: base,
+  });
+}
+
+interface ListenerProcess {
+  connected: Promise<{ count: number; failed: number }>;
+  measure(sentAt: Map<string, number>): Promise<DelayReport>;
+  pid: number;
+}
+
+function startListeners(url: string, count: number): ListenerProcess {
+  const child = fork(path.join(here, 'sse-listeners.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = <T>(type: string): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (message: { type: string }) => {
+        if (message.type !== type) return;
+        child.off('message', onMessage);
+        resolve(message as T);
+      };
+      child.on('message', onMessage);
+      child.once('exit', (code) => reject(new Error(`SSE listeners exited with ${code}`)));
+    });
+  const connected = next<{ count: number; failed: number }>('connected');
+  child.send({ type: 'connect', url, count });
+  return {
+    connected,
+    pid: child.pid!,
+    measure: (sentAt) => {
+      const report = next<DelayReport>('delays');
+      child.send({ type: 'measure', sentAt: [...sentAt] });
+      return report;
+    },
+  };
+}
+
+export async function liveEvents(context: BenchContext): Promise<ScenarioResult> {
+  const { options } = context;
+  const rate = options.sseRate > 0 ? options.sseRate : undefined;
+  context.progress(
+    `live events: ${options.listeners} SSE listeners while POST /api/request-service runs` +
+      (rate ? ` at ${rate}/s` : ''),
+  );
+  const listeners = startListeners(context.serverUrl, options.listeners);
+  context.loadGeneratorPids.add(listeners.pid);
+  const connected = await listeners.connected;
+  if (connected.failed > 0) throw new Error(`${connected.failed} SSE listeners could not connect`);
+  const sentAt = new Map<string, number>();
+  let measuring = false;
+  const measured = await http(
+    context,
+    '/api/request-service',
+    (sequence) => allocateBody(sequence, context.runId),
+    (body) => {
+      const at = performance.timeOrigin + performance.now();
+      const leadId = context.acknowledged.allocationAnswered(body);
+      if (measuring && leadId) sentAt.set(leadId, at);
+    },
+    rate,
+    () => (measuring = true),
+  );
+  // Stragglers: an event still on its way after the last 201 counts, however late.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const delivery = await listeners.measure(sentAt);
+  context.loadGeneratorPids.delete(listeners.pid);
+  return {
+    name: 'sse',
+    title: `live events ${options.listeners} listeners on GET /api/events`,
+    http: measured,
+    delivery,
+  };
+}
