@@ -36,7 +36,25 @@ export function createPool(options: PoolOptions): Pool {
   // An idle client losing its connection (database restart, pg_terminate_backend) must not
   // crash the process; the pool drops it and the next checkout connects afresh.
   pool.on('error', (error) => options.logger?.warn({ err: error }, 'idle database client failed'));
+  // pg-pool listens for 'error' on idle clients only. A checked-out client whose backend is
+  // terminated between two statements (pg_terminate_backend, failover), or right after it
+  // connected, would emit an unhandled 'error' and take the process down. The statement in
+  // flight, or the next one, fails anyway, and pg-pool discards the dead client on release.
+  pool.on('connect', (client) =>
+    client.on('error', (error) =>
+      options.logger?.debug({ err: error }, 'database connection lost while in use'),
+    ),
+  );
   return pool;
+}
+
+const afterCommitCallbacks = new WeakMap<Tx, (() => void)[]>();
+
+/** Runs `callback` once the transaction `tx` has committed (never if it rolls back). */
+export function afterCommit(tx: Tx, callback: () => void): void {
+  const callbacks = afterCommitCallbacks.get(tx);
+  if (callbacks) callbacks.push(callback);
+  else afterCommitCallbacks.set(tx, [callback]);
 }
 
 /**
@@ -50,6 +68,7 @@ export async function transaction<T>(pool: Pool, work: (tx: Tx) => Promise<T>): 
     await client.query('BEGIN');
     const result = await work(client as Tx);
     await client.query('COMMIT');
+    for (const callback of afterCommitCallbacks.get(client as Tx) ?? []) callback();
     return result;
   } catch (error) {
     try {

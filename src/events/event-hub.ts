@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Pool } from '../db/pool.js';
 import {
   EVENTS_CHANNEL,
+  eventsCommitted,
   formatEvent,
   selectEventsBetween,
   selectEventsHorizon,
@@ -21,11 +22,16 @@ export interface Subscriber {
 }
 
 const READ_LIMIT = 1000;
+// A NOTIFY lost with a crashed writer, or a notification missed while reconnecting, is made
+// up by reading at least this often.
+const SAFETY_POLL_MS = 1000;
 
 /**
  * One LISTEN connection per instance. A notification only says "there is news"; the hub then
- * reads every event after the last one it delivered, so events from any instance reach every
- * subscriber in id order, and a lost connection is caught up by reading from where it was.
+ * reads every event up to the horizon (ids that can no longer be overtaken), so events from
+ * any instance reach every subscriber in id order, and a lost connection is caught up by
+ * reading from where it was. Events committed by this process are read at once and announced
+ * to the other instances with one coalesced NOTIFY.
  */
 export class EventHub {
   private readonly subscribers = new Set<Subscriber>();
@@ -35,6 +41,13 @@ export class EventHub {
   private reading: Promise<void> | undefined;
   private readAgain = false;
   private stopped = false;
+  private notifying = false;
+  private notifyAgain = false;
+  private readonly onLocalCommit = (): void => {
+    this.poll();
+    this.notifyOthers();
+  };
+  private safetyPoll: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -59,12 +72,17 @@ export class EventHub {
    * while the database is down serves 503s and starts streaming once the listener connects.
    */
   async start(waitMs = 5000): Promise<void> {
+    eventsCommitted.on('committed', this.onLocalCommit);
+    this.safetyPoll = setInterval(() => this.poll(), SAFETY_POLL_MS);
+    this.safetyPoll.unref();
     const connected = this.connect();
     await Promise.race([connected, sleep(waitMs, undefined, { ref: false })]);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    eventsCommitted.off('committed', this.onLocalCommit);
+    clearInterval(this.safetyPoll);
     for (const subscriber of this.subscribers) subscriber.close();
     this.subscribers.clear();
     await this.listener?.end().catch(() => undefined);
@@ -90,21 +108,30 @@ export class EventHub {
         connectionString: this.connectionString,
         application_name: 'leadflow-events',
       });
+      // Listening before connect: an error read together with the connection's first
+      // ReadyForQuery (a backend terminated right after startup) reaches 'error' before the
+      // code after `await client.connect()` runs, and with no listener it crashes the process.
+      // Until the client is the listener, this loop retries; after, the handler reconnects —
+      // never both, or every blip during start-up would leave one more LISTEN connection.
+      let lost = false;
+      client.on('notification', () => this.poll());
+      client.on('error', (error) => {
+        lost = true;
+        void client.end().catch(() => undefined);
+        if (this.listener !== client) return;
+        this.logger.warn({ err: error }, 'event listener lost its connection; reconnecting');
+        this.listener = undefined;
+        if (!this.stopped) void this.connect();
+      });
       try {
         await client.connect();
-        client.on('notification', () => this.poll());
-        client.on('error', (error) => {
-          this.logger.warn({ err: error }, 'event listener lost its connection; reconnecting');
-          if (this.listener === client) this.listener = undefined;
-          void client.end().catch(() => undefined);
-          if (!this.stopped) void this.connect();
-        });
         await client.query(`LISTEN ${EVENTS_CHANNEL}`);
         if (this.stopped) {
           await client.end();
           return;
         }
         if (this.lastId < 0) this.lastId = await selectEventsHorizon(this.pool);
+        if (lost) throw new Error('event listener lost its connection while starting');
         this.listener = client;
         this.poll(); // catch up on anything committed while we were not listening
         return;
@@ -115,6 +142,25 @@ export class EventHub {
         await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)), undefined, { ref: false });
       }
     }
+  }
+
+  /** One NOTIFY at a time; commits meanwhile fold into one more. */
+  private notifyOthers(): void {
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    this.pool
+      .query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, ''])
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'NOTIFY failed'))
+      .finally(() => {
+        this.notifying = false;
+        if (this.notifyAgain && !this.stopped) {
+          this.notifyAgain = false;
+          this.notifyOthers();
+        }
+      });
   }
 
   /** Reads new events; notifications arriving mid-read fold into one more read. */

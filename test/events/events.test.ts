@@ -158,6 +158,36 @@ describe('GET /api/events', () => {
   });
 });
 
+describe('event ordering across concurrent writers', () => {
+  it('holds back a later id until an earlier, still-open writer commits, then sends both in order', async () => {
+    const { appendEvents } = await import('../../src/events/events.sql.js');
+    const { transaction } = await import('../../src/db/pool.js');
+    const { db, apps } = await fresh();
+    const client = await listen(apps[0]!);
+    let releaseFirst!: () => void;
+    const firstMayCommit = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let firstDrawn!: () => void;
+    const firstHasDrawn = new Promise<void>((resolve) => (firstDrawn = resolve));
+    const first = transaction(db.pool, async (tx) => {
+      await appendEvents(tx, [{ type: 'provider.updated', payload: { order: 'first' } }]);
+      firstDrawn();
+      await firstMayCommit;
+    });
+    await firstHasDrawn;
+    await transaction(db.pool, (tx) =>
+      appendEvents(tx, [{ type: 'provider.updated', payload: { order: 'second' } }]),
+    );
+    // The second writer has committed and notified; its id is higher than the open first one's.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(client.events).toEqual([]);
+    releaseFirst();
+    await first;
+    await client.waitFor((events) => events.length === 2);
+    expect(client.events.map((event) => event.data.order)).toEqual(['first', 'second']);
+    expect(client.events[0]!.id).toBeLessThan(client.events[1]!.id);
+  });
+});
+
 describe('event retention', () => {
   it('deletes events older than the window and keeps the rest', async () => {
     const { deleteEventsOlderThan } = await import('../../src/events/events.sql.js');
