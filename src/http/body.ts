@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 declare module 'fastify' {
@@ -10,6 +11,12 @@ declare module 'fastify' {
     rawCapture?: boolean;
   }
 }
+
+// Fastify's own Content-Type grammar, so that "unparsable" means exactly what Fastify refuses.
+const FastifyContentType = createRequire(import.meta.url)('fastify/lib/content-type.js') as new (
+  header: string,
+) => { isValid: boolean };
+const originalContentType = new WeakMap<FastifyRequest, string>();
 
 /** Body that failed to parse as its declared content type. */
 export const MALFORMED = Symbol('malformed body');
@@ -64,6 +71,20 @@ export function registerBodyParsers(app: FastifyInstance): void {
       done(null, parseForm(raw));
     },
   );
+  // Fastify answers a Content-Type it cannot parse ('', 'foo', ';') with 415 before reading
+  // the body, so no route could store the request. Routes that capture raw bodies read it
+  // with the catch-all parser instead (an unsupported type), and see the header as sent again.
+  app.addHook('preParsing', async (request) => {
+    const header = request.headers['content-type'];
+    if (!request.routeOptions.config.rawCapture || header === undefined) return;
+    if (new FastifyContentType(header).isValid) return;
+    originalContentType.set(request, header);
+    request.headers['content-type'] = 'application/octet-stream';
+  });
+  app.addHook('preValidation', async (request) => {
+    const header = originalContentType.get(request);
+    if (header !== undefined) request.headers['content-type'] = header;
+  });
   app.addContentTypeParser(
     '*',
     { parseAs: 'buffer' },

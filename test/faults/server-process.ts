@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { projectRoot } from '../../src/paths.js';
+
+export interface ServerProcess {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** Resolves when the process has exited, with its exit code or signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Everything the process wrote to stderr and stdout so far (its warn+ logs). */
+  output(): string;
+  /** SIGKILL if still running; safe to call twice. */
+  kill(): Promise<void>;
+}
+
+/** A port nobody listens on right now (the kernel's choice, released at once). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * `leadflow serve` as a real child process on loopback, against `databaseUrl`. Resolves
+ * once /health answers; rejects (and kills the child) if it does not within `timeoutMs`.
+ */
+export async function spawnServer(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  { port, timeoutMs = 30_000 }: { port?: number; timeoutMs?: number } = {},
+): Promise<ServerProcess> {
+  const chosenPort = port ?? (await freePort());
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+    cwd: projectRoot,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      ...env,
+      DATABASE_URL: databaseUrl,
+      HOST: '127.0.0.1',
+      PORT: String(chosenPort),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let running = true;
+  void exited.then(() => (running = false));
+  const url = `http://127.0.0.1:${chosenPort}`;
+  const server: ServerProcess = {
+    url,
+    port: chosenPort,
+    child,
+    exited,
+    output: () => output,
+    kill: async () => {
+      if (running) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!running) break;
+    try {
+      const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return server;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  await server.kill();
+  throw new Error(`server did not start on ${url}:\n${output}`);
+}
