@@ -89,7 +89,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const ingest = new IngestService(pool, logger);
+  const ingest = new IngestService(pool, logger, {
+    maxConcurrent: config.INGEST_CONCURRENT_BATCHES,
+    maxBatch: config.INGEST_MAX_BATCH,
+  });
   const allocation = new AllocationService(pool, logger);
   const topology = new TopologyService(pool);
   const hub = new EventHub(pool, deps.databaseUrl, logger);

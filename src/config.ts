@@ -28,6 +28,9 @@ export const configSchema = z.object({
   SEED_DEMO: booleanFlag,
   BODY_LIMIT: byteSize.default(1024 * 1024),
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(20),
+  // Group commit: ingest transactions in flight at once, and requests per transaction.
+  INGEST_CONCURRENT_BATCHES: z.coerce.number().int().min(1).max(64).default(2),
+  INGEST_MAX_BATCH: z.coerce.number().int().min(1).max(1000).default(200),
   // The spec keeps events at least 24 h for Last-Event-ID replay.
   EVENT_RETENTION_HOURS: z.coerce.number().int().min(24).default(72),
   INGEST_API_KEYS: commaList,
