@@ -153,31 +153,38 @@ export interface AllocationRow {
   allocatedAt: string;
 }
 
-export async function selectAllocationsForLeads(
-  db: Pool | Tx,
-  leadIds: string[],
-): Promise<AllocationRow[]> {
-  const { rows } = await db.query<{
-    lead_id: string;
-    service_id: number;
-    provider_id: number;
-    name: string;
-    role: Role;
-    allocated_at: Date;
-  }>(
-    `SELECT a.lead_id, a.service_id, a.provider_id, p.name, a.role, a.allocated_at
-       FROM allocations a JOIN providers p ON p.id = a.provider_id
-      WHERE a.lead_id = ANY($1::uuid[]) ORDER BY a.id`,
-    [leadIds],
-  );
-  return rows.map((row) => ({
+interface AllocationDbRow {
+  lead_id: string;
+  service_id: number;
+  provider_id: number;
+  name: string;
+  role: Role;
+  allocated_at: Date;
+}
+
+const ALLOCATION_COLUMNS = `a.lead_id, a.service_id, a.provider_id, p.name, a.role, a.allocated_at
+       FROM allocations a JOIN providers p ON p.id = a.provider_id`;
+
+function toAllocationRow(row: AllocationDbRow): AllocationRow {
+  return {
     leadId: row.lead_id,
     serviceId: row.service_id,
     providerId: row.provider_id,
     providerName: row.name,
     role: row.role,
     allocatedAt: row.allocated_at.toISOString(),
-  }));
+  };
+}
+
+export async function selectAllocationsForLeads(
+  db: Pool | Tx,
+  leadIds: string[],
+): Promise<AllocationRow[]> {
+  const { rows } = await db.query<AllocationDbRow>(
+    `SELECT ${ALLOCATION_COLUMNS} WHERE a.lead_id = ANY($1::uuid[]) ORDER BY a.id`,
+    [leadIds],
+  );
+  return rows.map(toAllocationRow);
 }
 
 export async function selectLeadAllocationState(
@@ -193,25 +200,9 @@ export async function selectLeadAllocationState(
 }
 
 export async function selectRecentAllocations(pool: Pool, limit: number): Promise<AllocationRow[]> {
-  const { rows } = await pool.query<{
-    lead_id: string;
-    service_id: number;
-    provider_id: number;
-    name: string;
-    role: Role;
-    allocated_at: Date;
-  }>(
-    `SELECT a.lead_id, a.service_id, a.provider_id, p.name, a.role, a.allocated_at
-       FROM allocations a JOIN providers p ON p.id = a.provider_id
-      ORDER BY a.id DESC LIMIT $1`,
+  const { rows } = await pool.query<AllocationDbRow>(
+    `SELECT ${ALLOCATION_COLUMNS} ORDER BY a.id DESC LIMIT $1`,
     [limit],
   );
-  return rows.map((row) => ({
-    leadId: row.lead_id,
-    serviceId: row.service_id,
-    providerId: row.provider_id,
-    providerName: row.name,
-    role: row.role,
-    allocatedAt: row.allocated_at.toISOString(),
-  }));
+  return rows.map(toAllocationRow);
 }

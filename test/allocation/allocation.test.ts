@@ -1,25 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { post, startTestApp, type PostResult, type TestApp } from '../helpers/app.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { describe, expect, it } from 'vitest';
+import { post, type PostResult, type TestApp } from '../helpers/app.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { useFreshDatabases } from '../helpers/fresh.js';
 import { DEMO_QUOTAS, DEMO_SERVICES, ReferenceModel } from './reference-model.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function fresh(instances = 1): Promise<{ db: TestDatabase; apps: TestApp[] }> {
-  const db = await createTestDatabase();
-  cleanups.push(() => db.drop());
-  const apps: TestApp[] = [];
-  for (let index = 0; index < instances; index++) {
-    const app = await startTestApp(db);
-    cleanups.push(() => app.close());
-    apps.push(app);
-  }
-  return { db, apps };
-}
+const { fresh } = useFreshDatabases();
 
 function requestService(
   app: TestApp,

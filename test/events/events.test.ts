@@ -1,31 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { post, startTestApp, type TestApp } from '../helpers/app.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { describe, expect, it } from 'vitest';
+import { post, type TestApp } from '../helpers/app.js';
+import { useFreshDatabases } from '../helpers/fresh.js';
 import { SseClient, type SseEvent } from '../helpers/sse.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function fresh(instances = 1): Promise<{ db: TestDatabase; apps: TestApp[] }> {
-  const db = await createTestDatabase();
-  cleanups.push(() => db.drop());
-  const apps: TestApp[] = [];
-  for (let index = 0; index < instances; index++) {
-    const app = await startTestApp(db);
-    cleanups.push(() => app.close());
-    apps.push(app);
-  }
-  return { db, apps };
-}
+const { fresh, cleanup } = useFreshDatabases();
 
 async function listen(app: TestApp, lastEventId?: number): Promise<SseClient> {
   const client = await SseClient.connect(
     `${app.url}/api/events`,
     lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) },
   );
-  cleanups.push(() => client.close());
+  cleanup(() => client.close());
   return client;
 }
 
