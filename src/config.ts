@@ -35,7 +35,10 @@ export const configSchema = z.object({
   EVENT_RETENTION_HOURS: z.coerce.number().int().min(24).default(72),
   INGEST_API_KEYS: commaList,
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  WEBHOOK_SECRET: z.string().min(1).optional(),
+  WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_ followed by a base64 key')
+    .optional(),
   ENABLE_TEST_TOOLS: booleanFlag,
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   CORS_ORIGINS: commaList,

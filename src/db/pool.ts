@@ -35,7 +35,10 @@ export function createPool(options: PoolOptions): Pool {
   });
   // An idle client losing its connection (database restart, pg_terminate_backend) must not
   // crash the process; the pool drops it and the next checkout connects afresh.
-  pool.on('error', (error) => options.logger?.warn({ err: error }, 'idle database client failed'));
+  pool.on('error', (error: Error & { code?: string }) =>
+    // Message and code only: the driver's error can reference its whole client.
+    options.logger?.warn({ error: error.message, code: error.code }, 'idle database client failed'),
+  );
   // pg-pool listens for 'error' on idle clients only. A checked-out client whose backend is
   // terminated between two statements (pg_terminate_backend, failover), or right after it
   // connected, would emit an unhandled 'error' and take the process down. The statement in

@@ -94,6 +94,11 @@ export class EventHub {
     return () => this.subscribers.delete(subscriber);
   }
 
+  /** The highest event id that is final in the database now. */
+  horizon(): Promise<number> {
+    return selectEventsHorizon(this.pool);
+  }
+
   /**
    * Events after `afterId` up to what this hub has delivered live, for a client resuming with
    * Last-Event-ID; anything later reaches the client through `deliver`.

@@ -21,10 +21,14 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (app
       },
     },
     async (request, reply) => {
-      const resumeFrom = Number.parseInt(
+      let resumeFrom = Number.parseInt(
         request.headers['last-event-id'] ?? request.query.lastEventId ?? '',
         10,
       );
+      // An id this database never reached (it was reset or restored) would hide every new
+      // event from the client; it starts from now instead.
+      if (resumeFrom > hub.latestDeliveredId && resumeFrom > (await hub.horizon()))
+        resumeFrom = NaN;
       const response = reply.raw;
       reply.hijack();
       response.writeHead(200, {

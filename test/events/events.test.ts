@@ -58,6 +58,14 @@ describe('GET /api/events', () => {
     expect([...ids].sort((a, b) => a - b)).toEqual(ids);
   });
 
+  it('treats a Last-Event-ID the database never reached as "from now"', async () => {
+    const { apps } = await fresh();
+    const client = await listen(apps[0]!, 1_000_000);
+    const res = await post(`${apps[0]!.url}/api/lead`, { email: 'after-reset@example.com' });
+    await client.waitFor((events) => events.length === 1);
+    expect(client.events[0]!.data.leadId).toBe(res.body.lead_id);
+  });
+
   it('delivers events to clients of every instance, not only the one that did the work', async () => {
     const { apps } = await fresh(2);
     const onA = await listen(apps[0]!);
