@@ -58,8 +58,9 @@ async function main(argv: string[]): Promise<void> {
       return withDatabase(
         async (pool) => {
           await migrate(pool, logger);
-          const seeded = await seedDemo(pool, logger);
-          logger.info(seeded ? 'demo topology seeded' : 'providers exist already; nothing seeded');
+          // seedDemo logs when it seeds; only the no-op needs saying here.
+          if (!(await seedDemo(pool, logger)))
+            logger.info('providers exist already; nothing seeded');
         },
         config,
         logger,
@@ -67,6 +68,7 @@ async function main(argv: string[]): Promise<void> {
     case 'reprocess':
       return withDatabase(
         async (pool) => {
+          await migrate(pool, logger);
           const summary = await reprocessFailed(pool, logger);
           logger.info(summary, 'reprocess finished');
         },
