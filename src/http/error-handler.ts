@@ -1,10 +1,17 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, InvalidPayload, UnsupportedMediaType, Unavailable } from './errors.js';
+import {
+  AppError,
+  InvalidPayload,
+  PayloadTooLarge,
+  UnsupportedMediaType,
+  Unavailable,
+  ValidationFailed,
+} from './errors.js';
 import { MALFORMED, UNSUPPORTED } from './body.js';
 import { isUnavailable } from '../db/pg-errors.js';
 
 const FASTIFY_CODES: Record<string, () => AppError> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: () => new AppError(413, 'payload_too_large'),
+  FST_ERR_CTP_BODY_TOO_LARGE: () => new PayloadTooLarge(),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new UnsupportedMediaType(),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new InvalidPayload(),
   FST_ERR_CTP_EMPTY_JSON_BODY: () => new InvalidPayload(),
@@ -33,7 +40,7 @@ function toAppError(error: FastifyError): AppError | null {
       path: issue.instancePath.replace(/^\//, '').replaceAll('/', '.'),
       message: issue.message ?? 'invalid',
     }));
-    return new AppError(400, 'invalid_payload', { details });
+    return new ValidationFailed(details);
   }
   if (isUnavailable(error)) return new Unavailable();
   const status = error.statusCode;
@@ -49,10 +56,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
     const appError = toAppError(error);
     if (appError) {
       if (appError.statusCode >= 500) {
-        request.log.warn(
-          { err: error, outcome: appError.code },
-          'request failed: database unavailable',
-        );
+        request.log.warn({ err: error, outcome: appError.code }, 'request failed: unavailable');
       }
       request.outcome ??= appError.code;
       return reply

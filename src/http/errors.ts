@@ -62,9 +62,10 @@ export class Unauthorized extends AppError {
   }
 }
 
+/** A body that parsed but breaks a rule: the spec's `invalid_payload`, with what and where. */
 export class ValidationFailed extends AppError {
   constructor(details: { path: string; message: string }[]) {
-    super(400, 'validation_failed', { details });
+    super(400, 'invalid_payload', { details });
   }
 }
 

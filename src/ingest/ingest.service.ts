@@ -5,7 +5,12 @@ import { isUnavailable } from '../db/pg-errors.js';
 import { transaction, type Pool } from '../db/pool.js';
 import { withRetry } from '../db/retry.js';
 import { appendEvents } from '../events/events.sql.js';
-import { InvalidIdempotencyKey, InvalidPayload, UnsupportedMediaType } from '../http/errors.js';
+import {
+  AppError,
+  InvalidIdempotencyKey,
+  InvalidPayload,
+  UnsupportedMediaType,
+} from '../http/errors.js';
 import { MALFORMED, UNSUPPORTED, isPlainObject } from '../http/body.js';
 import {
   insertRawAndLeads,
@@ -73,11 +78,8 @@ export class IngestService {
       if (body === MALFORMED || !isPlainObject(body)) throw new InvalidPayload();
       return body;
     } catch (error) {
-      if (error instanceof UnsupportedMediaType || error instanceof InvalidIdempotencyKey) {
-        await this.storeRefused(raw, error.code);
-      } else if (error instanceof InvalidPayload) {
-        await this.storeRefused(raw, 'invalid_payload');
-      }
+      // The refusal's code is the reason stored with the raw row.
+      if (error instanceof AppError) await this.storeRefused(raw, error.code);
       throw error;
     }
   }

@@ -1,7 +1,7 @@
 import { lockProvidersInIdOrder } from '../allocation/allocation.sql.js';
 import { transaction, type Pool, type Tx } from '../db/pool.js';
 import { appendEvents } from '../events/events.sql.js';
-import { AppError, NotFound } from '../http/errors.js';
+import { AppError, NotFound, ValidationFailed } from '../http/errors.js';
 import {
   insertProvider,
   insertService,
@@ -37,7 +37,7 @@ export interface ServiceChange {
 }
 
 function invalid(message: string, path: string): AppError {
-  return new AppError(400, 'invalid_payload', { details: [{ path, message }] });
+  return new ValidationFailed([{ path, message }]);
 }
 
 function isUniqueViolation(error: unknown): boolean {
