@@ -76,6 +76,20 @@ async function latestEventId(): Promise<number> {
   return Number(rows[0]!.id);
 }
 
+/**
+ * Closes the server, waits for the dashboard to notice, and starts a new one on the same port
+ * over the same database. Returns when the new one started listening.
+ */
+async function restartServer(): Promise<number> {
+  const port = server!.port;
+  await server!.close();
+  server = undefined;
+  await waitForStream(dashboard, 'reconnecting', 5000);
+  const restartedAt = Date.now();
+  server = await startServer(db.url, { port });
+  return restartedAt;
+}
+
 describe('the event stream', () => {
   it('resumes after the server restarts and catches up on what happened meanwhile', async () => {
     const before = await requestService(2, 2);
@@ -84,12 +98,7 @@ describe('the event stream', () => {
     const seenBeforeRestart = await lastEventId(dashboard);
     expect(seenBeforeRestart).toBe(await latestEventId());
 
-    const port = server!.port;
-    await server!.close();
-    server = undefined;
-    await waitForStream(dashboard, 'reconnecting', 5000);
-    const restartedAt = Date.now();
-    server = await startServer(db.url, { port });
+    const restartedAt = await restartServer();
 
     // Sent at once, before the browser's retry (the stream asks for 2 s) finds the new
     // server: only a resume from Last-Event-ID can deliver these events to the page.
@@ -135,12 +144,7 @@ describe('the event stream', () => {
       { times: 1 },
     );
     const seen = await lastEventId(dashboard);
-    const port = server!.port;
-    await server!.close();
-    server = undefined;
-    await waitForStream(dashboard, 'reconnecting', 5000);
-    const restartedAt = Date.now();
-    server = await startServer(db.url, { port });
+    const restartedAt = await restartServer();
     const during = await requestService(3, 2);
 
     await waitForStream(dashboard, 'live', 15_000);
