@@ -1,10 +1,15 @@
 import { isUnavailable } from './pg-errors.js';
 
-export interface BatcherOptions {
+export interface BatcherOptions<I> {
   /** Largest number of items one flush takes. */
   maxBatch: number;
   /** Flushes allowed in flight at once (each holds one database connection). */
   maxConcurrent: number;
+  /**
+   * Items with the same key never share a batch: a later one waits for the next flush, in
+   * arrival order with the rest. undefined = no key.
+   */
+  conflictKey?: (item: I) => string | undefined;
 }
 
 interface Pending<I, O> {
@@ -23,12 +28,12 @@ interface Pending<I, O> {
  * bad row never decides its neighbours' fate.
  */
 export class Batcher<I, O> {
-  private readonly queue: Pending<I, O>[] = [];
+  private queue: Pending<I, O>[] = [];
   private inFlight = 0;
 
   constructor(
     private readonly flush: (items: I[]) => Promise<O[]>,
-    private readonly options: BatcherOptions,
+    private readonly options: BatcherOptions<I>,
   ) {}
 
   submit(item: I): Promise<O> {
@@ -44,13 +49,35 @@ export class Batcher<I, O> {
 
   private drain(): void {
     while (this.inFlight < this.options.maxConcurrent && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.maxBatch);
+      const batch = this.takeBatch();
       this.inFlight++;
       void this.run(batch).finally(() => {
         this.inFlight--;
         this.drain();
       });
     }
+  }
+
+  private takeBatch(): Pending<I, O>[] {
+    const { conflictKey, maxBatch } = this.options;
+    if (!conflictKey) return this.queue.splice(0, maxBatch);
+    const batch: Pending<I, O>[] = [];
+    const keys = new Set<string>();
+    const left: Pending<I, O>[] = [];
+    for (let index = 0; index < this.queue.length; index++) {
+      if (batch.length === maxBatch) {
+        left.push(...this.queue.slice(index));
+        break;
+      }
+      const pending = this.queue[index]!;
+      const key = conflictKey(pending.item);
+      if (key === undefined || !keys.has(key)) {
+        if (key !== undefined) keys.add(key);
+        batch.push(pending);
+      } else left.push(pending);
+    }
+    this.queue = left;
+    return batch;
   }
 
   private async run(batch: Pending<I, O>[]): Promise<void> {

@@ -40,6 +40,8 @@ export class EventHub {
   private lastId = -1;
   private reading: Promise<void> | undefined;
   private readAgain = false;
+  /** Reads were skipped for want of subscribers: lastId lags the database. */
+  private skipped = false;
   private stopped = false;
   private notifying = false;
   private notifyAgain = false;
@@ -185,8 +187,24 @@ export class EventHub {
       });
   }
 
+  /**
+   * Call before a new subscriber reads `latestDeliveredId`. While nobody listens the hub reads
+   * nothing (an ingest batch would otherwise cost two more queries and a frame per event for no
+   * one); the first subscriber after such a pause starts from the database's horizon, as a
+   * subscriber without Last-Event-ID starts from now.
+   */
+  async ready(): Promise<void> {
+    if (!this.skipped || this.subscribers.size > 0 || this.lastId < 0) return;
+    this.skipped = false;
+    this.lastId = Math.max(this.lastId, await selectEventsHorizon(this.pool));
+  }
+
   private async readNew(): Promise<void> {
     if (this.lastId < 0) return;
+    if (this.subscribers.size === 0) {
+      this.skipped = true;
+      return;
+    }
     const horizon = await selectEventsHorizon(this.pool);
     while (this.lastId < horizon) {
       const events = await selectEventsBetween(this.pool, this.lastId, horizon, READ_LIMIT);

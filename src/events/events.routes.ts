@@ -21,6 +21,7 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (app
       },
     },
     async (request, reply) => {
+      await hub.ready();
       let resumeFrom = Number.parseInt(
         request.headers['last-event-id'] ?? request.query.lastEventId ?? '',
         10,

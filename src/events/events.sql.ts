@@ -34,6 +34,22 @@ export interface StoredEvent {
 export const eventsCommitted = new EventEmitter();
 
 /**
+ * The CTE every event writer starts with (see the comment at the top): an uncontended shared
+ * advisory lock on 2^62 + (the sequence's last value + 1), held to COMMIT. Join it into the
+ * SELECT that calls nextval('events_id_seq') so the announcement happens before the first id
+ * is drawn.
+ */
+export const ANNOUNCE_EVENT_WRITER = `announce AS (
+    SELECT pg_advisory_xact_lock_shared(
+             (1::bigint << 62) + 1 +
+             (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_id_seq)))`;
+
+/** Signals that events were committed by this process (after the commit, never before). */
+export function announceCommittedEvents(): void {
+  eventsCommitted.emit('committed');
+}
+
+/**
  * Appends events inside the caller's transaction. No NOTIFY here: PostgreSQL serialises the
  * commits of notifying transactions on one lock (bench/: Lock:object 11–18 % of backend time),
  * so the hub sends a single coalesced NOTIFY after commit instead.
@@ -41,10 +57,7 @@ export const eventsCommitted = new EventEmitter();
 export async function appendEvents(tx: Tx, events: NewEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
   const { rows } = await tx.query<{ ids: number[] }>(
-    `WITH announce AS (
-            SELECT pg_advisory_xact_lock_shared(
-                     (1::bigint << 62) + 1 +
-                     (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_id_seq))),
+    `WITH ${ANNOUNCE_EVENT_WRITER},
           input AS (SELECT type, payload, ord
                       FROM unnest($1::text[], $2::jsonb[]) WITH ORDINALITY AS e(type, payload, ord)),
           inserted AS (
@@ -56,7 +69,7 @@ export async function appendEvents(tx: Tx, events: NewEvent[]): Promise<number[]
      SELECT array_agg(id ORDER BY id) AS ids FROM inserted`,
     [events.map((event) => event.type), events.map((event) => JSON.stringify(event.payload))],
   );
-  afterCommit(tx, () => eventsCommitted.emit('committed'));
+  afterCommit(tx, announceCommittedEvents);
   return rows[0]?.ids ?? [];
 }
 
@@ -115,10 +128,19 @@ export async function selectEventsForLead(pool: Pool, leadId: string): Promise<S
   return rows.map(toStoredEvent);
 }
 
-/** Deletes events older than the retention window (the spec keeps at least 24 h). */
+/**
+ * Deletes events older than the retention window (the spec keeps at least 24 h). The boundary
+ * is the lowest id created inside the window, found by walking the primary key from its old
+ * end; every lower id was created before the window (a later one would be the boundary).
+ */
 export async function deleteEventsOlderThan(pool: Pool, hours: number): Promise<number> {
   const { rowCount } = await pool.query(
-    `DELETE FROM events WHERE created_at < now() - make_interval(hours => $1)`,
+    `DELETE FROM events
+      WHERE id < coalesce(
+              (SELECT id FROM events
+                WHERE created_at >= now() - make_interval(hours => $1)
+                ORDER BY id LIMIT 1),
+              (SELECT max(id) + 1 FROM events))`,
     [hours],
   );
   return rowCount ?? 0;

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Batcher } from '../db/batcher.js';
 import { isUnavailable } from '../db/pg-errors.js';
-import { transaction, type Pool } from '../db/pool.js';
+import type { Pool } from '../db/pool.js';
 import { withRetry } from '../db/retry.js';
-import { appendEvents } from '../events/events.sql.js';
+import { announceCommittedEvents } from '../events/events.sql.js';
 import {
   AppError,
   InvalidIdempotencyKey,
@@ -12,14 +11,9 @@ import {
   UnsupportedMediaType,
 } from '../http/errors.js';
 import { MALFORMED, UNSUPPORTED, isPlainObject } from '../http/body.js';
-import {
-  insertRawAndLeads,
-  insertRawOnly,
-  markDuplicates,
-  type LeadRow,
-  type RawRequest,
-} from './ingest.sql.js';
+import { insertLeadBatch, insertRawOnly, type LeadRow, type RawRequest } from './ingest.sql.js';
 import { normalizeLead } from './normalize.js';
+import { uuidv7 } from '../db/ids.js';
 
 export interface IngestOutcome {
   leadId: string;
@@ -64,6 +58,10 @@ export class IngestService {
     this.batcher = new Batcher((items) => this.commitBatch(items), {
       maxBatch: options.maxBatch ?? 200,
       maxConcurrent: options.maxConcurrent ?? 4,
+      // One statement cannot both insert a key and find it taken (ON CONFLICT DO UPDATE
+      // touches a row once per statement); a same-key retry waits for the next batch.
+      conflictKey: ({ raw }) =>
+        raw.idempotencyKey === null ? undefined : `${raw.sender}\n${raw.idempotencyKey}`,
     });
   }
 
@@ -95,7 +93,7 @@ export class IngestService {
     serviceId: number | null = null,
   ): Promise<IngestOutcome> {
     const { fields, extra } = normalizeLead(payload);
-    const lead: LeadRow = { id: randomUUID(), fields, extra, serviceId };
+    const lead: LeadRow = { id: uuidv7(), fields, extra, serviceId };
     try {
       return await this.batcher.submit({ raw, lead });
     } catch (error) {
@@ -115,51 +113,16 @@ export class IngestService {
     return this.batcher.pending;
   }
 
-  private commitBatch(items: BatchItem[]): Promise<IngestOutcome[]> {
-    return withRetry(
-      () =>
-        transaction(this.pool, async (tx) => {
-          const inserted = await insertRawAndLeads(tx, items);
-          const duplicates = inserted.flatMap((row, index) =>
-            row.created
-              ? []
-              : [
-                  {
-                    rawId: row.rawId,
-                    sender: items[index]!.raw.sender,
-                    idempotencyKey: items[index]!.raw.idempotencyKey!,
-                  },
-                ],
-          );
-          const owners = await markDuplicates(tx, duplicates);
-          await appendEvents(
-            tx,
-            inserted.flatMap((row, index) =>
-              row.created
-                ? [
-                    {
-                      type: 'lead.created' as const,
-                      payload: {
-                        leadId: row.leadId,
-                        endpoint: items[index]!.raw.endpoint,
-                        serviceId: items[index]!.lead.serviceId,
-                      },
-                    },
-                  ]
-                : [],
-            ),
-          );
-          return inserted.map((row) => {
-            if (row.created) return { leadId: row.leadId, rawId: row.rawId, deduplicated: false };
-            const owner = owners.get(row.rawId);
-            if (!owner) throw new Error(`no lead owns the key of raw row ${row.rawId}`);
-            return { leadId: owner, rawId: row.rawId, deduplicated: true };
-          });
-        }),
-      {
-        onRetry: (error, attempt) =>
-          this.logger.warn({ err: error, attempt, batch: items.length }, 'ingest batch retried'),
-      },
-    );
+  private async commitBatch(items: BatchItem[]): Promise<IngestOutcome[]> {
+    const inserted = await withRetry(() => insertLeadBatch(this.pool, items), {
+      onRetry: (error, attempt) =>
+        this.logger.warn({ err: error, attempt, batch: items.length }, 'ingest batch retried'),
+    });
+    if (inserted.some((row) => row.created)) announceCommittedEvents();
+    return inserted.map((row) => ({
+      leadId: row.leadId,
+      rawId: row.rawId,
+      deduplicated: !row.created,
+    }));
   }
 }

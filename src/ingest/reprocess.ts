@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { MALFORMED, UNSUPPORTED, isPlainObject } from '../http/body.js';
 import { transaction, type Pool } from '../db/pool.js';
 import { appendEvents } from '../events/events.sql.js';
 import { reprocessRaw, selectFailedRaw } from './ingest.sql.js';
 import { normalizeLead } from './normalize.js';
+import { uuidv7 } from '../db/ids.js';
 
 export interface ReprocessSummary {
   created: number;
@@ -47,7 +47,7 @@ export async function reprocessFailed(pool: Pool, logger: Logger): Promise<Repro
       try {
         const result = await transaction(pool, async (tx) => {
           const outcome = await reprocessRaw(tx, row.id, {
-            id: randomUUID(),
+            id: uuidv7(),
             fields,
             extra,
             serviceId: null,

@@ -66,6 +66,24 @@ describe('GET /api/events', () => {
     expect(client.events[0]!.data.leadId).toBe(res.body.lead_id);
   });
 
+  it('starts a listener who arrives after an unheard stretch from now; Last-Event-ID still replays it', async () => {
+    const { apps } = await fresh();
+    const app = apps[0]!;
+    const unheard = [];
+    for (let index = 0; index < 3; index++)
+      unheard.push(await post(`${app.url}/api/lead`, { email: `unheard-${index}@example.com` }));
+    const live = await listen(app);
+    const heard = await post(`${app.url}/api/lead`, { email: 'heard@example.com' });
+    await live.waitFor((events) => events.length >= 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(live.events.map((event) => event.data.leadId)).toEqual([heard.body.lead_id]);
+    const replayed = await listen(app, 0);
+    await replayed.waitFor((events) => events.length === 4);
+    expect(replayed.events.map((event) => event.data.leadId)).toEqual(
+      [...unheard, heard].map((res) => res.body.lead_id),
+    );
+  });
+
   it('delivers events to clients of every instance, not only the one that did the work', async () => {
     const { apps } = await fresh(2);
     const onA = await listen(apps[0]!);
@@ -185,14 +203,24 @@ describe('event retention', () => {
   it('deletes events older than the window and keeps the rest', async () => {
     const { deleteEventsOlderThan } = await import('../../src/events/events.sql.js');
     const { db, apps } = await fresh();
-    await post(`${apps[0]!.url}/api/lead`, { email: 'keep@example.com' });
-    await db.pool.query(
-      `INSERT INTO events (id, type, payload, created_at)
-       VALUES (nextval('events_id_seq'), 'lead.created', '{"leadId":"old"}', now() - interval '73 hours')`,
-    );
+    const insertOld = (lead: string, hours: number) =>
+      db.pool.query(
+        `INSERT INTO events (id, type, payload, created_at)
+         VALUES (nextval('events_id_seq'), 'lead.created', jsonb_build_object('leadId', $1::text),
+                 now() - make_interval(hours => $2))`,
+        [lead, hours],
+      );
+    await insertOld('old-1', 80);
+    await insertOld('old-2', 73);
+    expect(await deleteEventsOlderThan(db.pool, 72)).toBe(2);
+    await insertOld('old-3', 75);
+    await insertOld('recent', 71);
+    const kept = await post(`${apps[0]!.url}/api/lead`, { email: 'keep@example.com' });
     expect(await deleteEventsOlderThan(db.pool, 72)).toBe(1);
-    const { rows } = await db.pool.query(`SELECT payload->>'leadId' AS lead FROM events`);
-    expect(rows).toHaveLength(1);
-    expect(rows[0].lead).not.toBe('old');
+    const { rows } = await db.pool.query(
+      `SELECT payload->>'leadId' AS lead FROM events ORDER BY id`,
+    );
+    expect(rows.map((row) => row.lead)).toEqual(['recent', kept.body.lead_id]);
+    expect(await deleteEventsOlderThan(db.pool, 72)).toBe(0);
   });
 });
