@@ -51,11 +51,13 @@ export class Batcher<I, O> {
     while (this.inFlight < this.options.maxConcurrent && this.queue.length > 0) {
       const batch = this.takeBatch();
       this.inFlight++;
-      void this.run(batch).finally(() => {
-        this.inFlight--;
-        this.drain();
-      });
+      void this.run(batch);
     }
+  }
+
+  private release(): void {
+    this.inFlight--;
+    this.drain();
   }
 
   private takeBatch(): Pending<I, O>[] {
@@ -81,15 +83,30 @@ export class Batcher<I, O> {
   }
 
   private async run(batch: Pending<I, O>[]): Promise<void> {
+    let results: O[];
     try {
-      const results = await this.flush(batch.map((pending) => pending.item));
-      batch.forEach((pending, index) => pending.resolve(results[index] as O));
+      results = await this.flush(batch.map((pending) => pending.item));
     } catch (error) {
-      if (batch.length === 1 || isUnavailable(error)) {
+      if (batch.length > 1 && !isUnavailable(error)) {
+        for (const pending of batch) await this.settleAlone(pending);
+      } else {
         for (const pending of batch) pending.reject(error);
-        return;
       }
-      for (const pending of batch) await this.run([pending]);
+      this.release();
+      return;
+    }
+    // The next flush starts before this batch is answered: answering takes the event loop for
+    // a while (a response per caller), and the database can work on the next batch meanwhile.
+    this.release();
+    batch.forEach((pending, index) => pending.resolve(results[index] as O));
+  }
+
+  private async settleAlone(pending: Pending<I, O>): Promise<void> {
+    try {
+      const [result] = await this.flush([pending.item]);
+      pending.resolve(result as O);
+    } catch (error) {
+      pending.reject(error);
     }
   }
 }

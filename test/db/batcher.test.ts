@@ -28,6 +28,19 @@ describe('Batcher', () => {
     expect(await Promise.all(answers)).toEqual(['ok:a', 'ok:b', 'ok:c', 'ok:d']);
   });
 
+  it('starts the next flush before answering the batch that just committed', async () => {
+    const { batches, flush, release } = gatedFlush();
+    const batcher = new Batcher(flush, { maxBatch: 10, maxConcurrent: 1 });
+    let flushesWhenAnswered = 0;
+    const first = batcher.submit('a').then(() => (flushesWhenAnswered = batches.length));
+    const second = batcher.submit('b');
+    await release();
+    await first;
+    expect(flushesWhenAnswered).toBe(2);
+    await release();
+    expect(await second).toBe('ok:b');
+  });
+
   it('never puts two items with the same conflict key into one batch, keeping arrival order', async () => {
     const { batches, flush, release } = gatedFlush();
     const batcher = new Batcher(flush, {
