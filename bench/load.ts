@@ -9,7 +9,7 @@ export interface LoadSpec {
   rate?: number;
   /** The n-th request's body (unique per request). */
   body(sequence: number): string;
-  /** Called for every answer, at the moment it arrives. */
+  /** Called for every answer: as it arrives (autocannon) or after the run (wrk, sequence -1). */
   onResponse(status: number, body: string, sequence: number): void;
 }
 

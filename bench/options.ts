@@ -23,6 +23,11 @@ export interface BenchOptions {
   serverBuild: 'tsx' | 'dist';
   /** Extra environment for the server child, e.g. `--server-env=DB_POOL_SIZE=30,FOO=1`. */
   serverEnv: Record<string, string>;
+  /**
+   * HTTP load for ingestion and allocation: `auto` = wrk when it is installed, else autocannon.
+   * The SSE scenario always uses autocannon (it needs each answer's arrival time and a rate).
+   */
+  loadGenerator: 'auto' | 'wrk' | 'autocannon';
 }
 
 const SCENARIOS: readonly ScenarioName[] = ['ingest', 'allocate', 'sse'];
@@ -74,6 +79,10 @@ export function loadOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOption
   if (serverBuild !== 'tsx' && serverBuild !== 'dist') {
     throw new Error(`--server-build must be tsx or dist, got ${serverBuild}`);
   }
+  const loadGenerator = read('load-generator') ?? 'auto';
+  if (loadGenerator !== 'auto' && loadGenerator !== 'wrk' && loadGenerator !== 'autocannon') {
+    throw new Error(`--load-generator must be auto, wrk or autocannon, got ${loadGenerator}`);
+  }
   return {
     durationSec: positiveNumber('duration', read('duration'), 15),
     warmupSec: positiveNumber('warmup', read('warmup'), 5, 0),
@@ -86,5 +95,6 @@ export function loadOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOption
     profile: ['1', 'true'].includes(read('profile') ?? ''),
     serverBuild,
     serverEnv: keyValues(read('server-env')),
+    loadGenerator,
   };
 }

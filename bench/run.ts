@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Acknowledged, checkConsistency, type ConsistencyReport } from './consistency.js';
+import { wrkVersion } from './load-wrk.js';
 import { machineInfo, toolVersion } from './machine.js';
 import { loadOptions, type BenchOptions } from './options.js';
 import { describeProfile, summariseProfile } from './profile.js';
@@ -52,6 +53,7 @@ function header(
   options: BenchOptions,
   database: BenchPostgres,
   pgbenchVersion: string | undefined,
+  wrk: string | undefined,
 ): { lines: string[]; json: Record<string, unknown> } {
   const machine = machineInfo(projectRoot);
   const settings = database.settings;
@@ -59,7 +61,8 @@ function header(
     `Leadflow benchmark · ${new Date().toISOString()}`,
     `machine    ${machine.cpuModel} · ${machine.cores} cores · ${machine.memoryGiB} GiB · ${machine.kernel}`,
     `software   Node ${machine.node} · PostgreSQL ${database.version} (${database.embedded ? 'embedded' : 'BENCH_DATABASE_URL'}) · ` +
-      `${pgbenchVersion ?? 'pgbench absent'} · autocannon ${machine.autocannon} · ` +
+      `${pgbenchVersion ?? 'pgbench absent'} · ` +
+      `${wrk ? `${wrk} (ingestion, allocation) and ` : ''}autocannon ${machine.autocannon}${wrk ? ' (sse)' : ''} · ` +
       `Leadflow ${machine.leadflowSha}${machine.leadflowDirty ? ' + uncommitted changes in src/' : ''}`,
     `database   ${Object.entries(settings)
       .map(([name, value]) => `${name}=${value}`)
@@ -69,7 +72,12 @@ function header(
   ];
   return {
     lines,
-    json: { machine, postgres: { version: database.version, settings }, pgbench: pgbenchVersion },
+    json: {
+      machine,
+      postgres: { version: database.version, settings },
+      pgbench: pgbenchVersion,
+      wrk,
+    },
   };
 }
 
@@ -77,6 +85,10 @@ async function main(): Promise<number> {
   const options = loadOptions(process.argv.slice(2), process.env);
   const startedAt = new Date();
   const pgbenchVersion = toolVersion(options.pgbench);
+  const wrk = options.loadGenerator === 'autocannon' ? undefined : await wrkVersion();
+  if (options.loadGenerator === 'wrk' && !wrk) {
+    throw new Error('--load-generator=wrk but wrk is not installed (apt-get install wrk)');
+  }
   const resultsDir = path.join(here, 'results');
   await mkdir(resultsDir, { recursive: true });
   const profileDir = options.profile ? await mkdtemp(path.join(resultsDir, 'profile-')) : undefined;
@@ -106,7 +118,7 @@ async function main(): Promise<number> {
       extraEnv: options.serverEnv,
     });
     const providers = await raiseQuotas(server.url);
-    const { lines, json: environment } = header(options, database, pgbenchVersion);
+    const { lines, json: environment } = header(options, database, pgbenchVersion, wrk);
     print(lines);
     if (!pgbenchVersion) {
       print([
@@ -138,6 +150,7 @@ async function main(): Promise<number> {
       runId: startedAt.getTime().toString(36),
       nextSequence: () => sequence++,
       pgbenchMissing: pgbenchVersion ? undefined : 'pgbench not found',
+      wrk,
       loadGeneratorPids,
       progress,
     };

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type { Acknowledged } from './consistency.js';
 import { allocateBody, ingestBody, PGBENCH_SAMPLE_BODY } from './lead.js';
-import { drive, type LoadResult } from './load.js';
+import { drive, type LoadResult, type LoadSpec } from './load.js';
+import { driveWrk } from './load-wrk.js';
 import { observe, type Observation, type ObserverSubjects } from './measure.js';
 import type { BenchOptions } from './options.js';
 import { pgbench, type PgbenchRun } from './pgbench.js';
@@ -22,6 +23,8 @@ export interface BenchContext {
   acknowledged: Acknowledged;
   runId: string;
   nextSequence: () => number;
+  /** wrk's version when ingestion and allocation use it; undefined = autocannon. */
+  wrk: string | undefined;
   /** Why pgbench baselines are skipped, when they are. */
   pgbenchMissing: string | undefined;
   loadGeneratorPids: Set<number>;
@@ -76,30 +79,34 @@ async function http(
   path: string,
   body: (sequence: number) => string,
   answered: (body: string, sequence: number) => void,
-  rate?: number,
-  onMeasureStart?: () => void,
+  live?: { rate?: number; onMeasureStart: () => void },
 ): Promise<Measured<LoadResult>> {
   const { options } = context;
-  const spec = (durationSec: number) => ({
+  const spec = (durationSec: number): LoadSpec => ({
     url: context.serverUrl,
     path,
     connections: options.connections,
     durationSec,
-    rate,
+    rate: live?.rate,
     body: (sequence: number) => body(sequence),
     onResponse: (status: number, responseBody: string, sequence: number) => {
       if (status === 201) answered(responseBody, sequence);
     },
   });
+  // The SSE scenario times each answer as it arrives, which only the in-process client can.
+  const run = (durationSec: number): Promise<LoadResult> =>
+    context.wrk && !live
+      ? driveWrk(spec(durationSec), 201, `${context.runId}-w${context.nextSequence()}`, 2, (pid) =>
+          context.loadGeneratorPids.add(pid),
+        )
+      : drive(spec(durationSec), 201, context.nextSequence, context.runId);
   if (options.warmupSec > 0) {
     context.progress(`  HTTP ${path}: ${options.warmupSec} s warm-up`);
-    await drive(spec(options.warmupSec), 201, context.nextSequence, context.runId);
+    await run(options.warmupSec);
   }
   context.progress(`  HTTP ${path}: ${options.durationSec} s measured`);
-  onMeasureStart?.();
-  const { result, observation } = await observe(context.subjects, () =>
-    drive(spec(options.durationSec), 201, context.nextSequence, context.runId),
-  );
+  live?.onMeasureStart();
+  const { result, observation } = await observe(context.subjects, () => run(options.durationSec));
   return { run: result, observation };
 }
 
@@ -223,8 +230,7 @@ export async function liveEvents(context: BenchContext): Promise<ScenarioResult>
       const leadId = context.acknowledged.allocationAnswered(body);
       if (measuring && leadId) sentAt.set(leadId, at);
     },
-    rate,
-    () => (measuring = true),
+    { rate, onMeasureStart: () => (measuring = true) },
   );
   // Stragglers: an event still on its way after the last 201 counts, however late.
   await new Promise((resolve) => setTimeout(resolve, 2000));
