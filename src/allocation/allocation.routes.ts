@@ -1,7 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { InsufficientQuota, InvalidPayload, ServiceNotFound } from '../http/errors.js';
-import { errorBody, errorResponses, idempotencyHeaders } from '../http/schemas.js';
+import {
+  errorBody,
+  errorResponses,
+  idempotencyHeaders,
+  validatedByHandler,
+} from '../http/schemas.js';
 import type { IngestService } from '../ingest/ingest.service.js';
 import { rawRequestOf } from '../ingest/raw-request.js';
 import type { AllocationService } from './allocation.service.js';
@@ -54,7 +59,7 @@ export const allocationRoutes: FastifyPluginAsyncZod<AllocationRoutesOptions> = 
     '/api/request-service',
     {
       config: { rawCapture: true },
-      attachValidation: true,
+      validatorCompiler: validatedByHandler,
       schema: {
         tags: ['distribution'],
         summary: 'Store a lead and allocate it to N providers of a service',
@@ -91,7 +96,8 @@ export const allocationRoutes: FastifyPluginAsyncZod<AllocationRoutesOptions> = 
         throw new InsufficientQuota(outcome.leadId);
       }
       request.outcome = outcome.deduplicated ? 'duplicate' : 'allocated';
-      return reply.status(201).send({
+      // Plain JSON.stringify, as on POST /api/lead: a body built from typed fields.
+      return reply.status(201).serializer(JSON.stringify).send({
         ok: true,
         lead_id: outcome.leadId,
         service_id: result.service_id,

@@ -1,6 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorBody, errorResponses, idempotencyHeaders, leadBody } from '../http/schemas.js';
+import {
+  errorBody,
+  errorResponses,
+  idempotencyHeaders,
+  leadBody,
+  validatedByHandler,
+} from '../http/schemas.js';
 import { rawRequestOf } from './raw-request.js';
 import type { IngestService } from './ingest.service.js';
 import { serviceReference } from './normalize.js';
@@ -27,7 +33,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
     '/api/lead',
     {
       config: { rawCapture: true },
-      attachValidation: true,
+      validatorCompiler: validatedByHandler,
       schema: {
         tags: ['ingestion'],
         summary: 'Ingest a lead (raw-first, idempotent)',
@@ -57,7 +63,12 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
             ? await allocation.allocateLead(outcome.leadId, service.id)
             : { ok: false, error: 'service_not_found' };
       }
-      return reply.status(outcome.deduplicated ? 409 : 201).send(body);
+      // Plain JSON.stringify, not the Zod response serializer: the body is built above from
+      // typed fields, and re-parsing it cost ~17 of ~80 µs of server CPU per request (bench/).
+      return reply
+        .status(outcome.deduplicated ? 409 : 201)
+        .serializer(JSON.stringify)
+        .send(body);
     },
   );
 };
