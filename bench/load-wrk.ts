@@ -88,6 +88,9 @@ export async function driveWrk(
       }
     }
     const answered = Object.values(statuses).reduce((sum, count) => sum + count, 0);
+    if (answered !== summary.requests) {
+      throw new Error(`wrk counted ${summary.requests} answers, its files hold ${answered}`);
+    }
     const socketErrors = summary.connect + summary.read + summary.write + summary.timeout;
     return {
       requests: answered,
