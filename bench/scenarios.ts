@@ -96,7 +96,7 @@ async function http(
   // The SSE scenario times each answer as it arrives, which only the in-process client can.
   const run = (durationSec: number): Promise<LoadResult> =>
     context.wrk && !live
-      ? driveWrk(spec(durationSec), 201, `${context.runId}-w${context.nextSequence()}`, 2, (pid) =>
+      ? driveWrk(spec(durationSec), 201, `${context.runId}-w${context.nextSequence()}`, 1, (pid) =>
           context.loadGeneratorPids.add(pid),
         )
       : drive(spec(durationSec), 201, context.nextSequence, context.runId);
