@@ -128,8 +128,9 @@ function drainKeepAliveOnClose(app: FastifyInstance): void {
     sweep.unref();
     app.server.once('close', () => clearInterval(sweep));
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 }
 

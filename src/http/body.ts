@@ -74,16 +74,22 @@ export function registerBodyParsers(app: FastifyInstance): void {
   // Fastify answers a Content-Type it cannot parse ('', 'foo', ';') with 415 before reading
   // the body, so no route could store the request. Routes that capture raw bodies read it
   // with the catch-all parser instead (an unsupported type), and see the header as sent again.
-  app.addHook('preParsing', async (request) => {
+  app.addHook('preParsing', (request, _reply, payload, done) => {
     const header = request.headers['content-type'];
-    if (!request.routeOptions.config.rawCapture || header === undefined) return;
-    if (new FastifyContentType(header).isValid) return;
-    originalContentType.set(request, header);
-    request.headers['content-type'] = 'application/octet-stream';
+    if (
+      request.routeOptions.config.rawCapture &&
+      header !== undefined &&
+      !new FastifyContentType(header).isValid
+    ) {
+      originalContentType.set(request, header);
+      request.headers['content-type'] = 'application/octet-stream';
+    }
+    done(null, payload);
   });
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     const header = originalContentType.get(request);
     if (header !== undefined) request.headers['content-type'] = header;
+    done();
   });
   app.addContentTypeParser(
     '*',

@@ -78,9 +78,10 @@ export function registerErrorHandler(app: FastifyInstance): void {
   });
 
   // Routes that do not capture raw bodies refuse unparsable ones before validation runs.
-  app.addHook('preValidation', async (request) => {
-    if (request.routeOptions.config.rawCapture) return;
-    if (request.body === UNSUPPORTED) throw new UnsupportedMediaType();
-    if (request.body === MALFORMED) throw new InvalidPayload();
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (request.routeOptions.config.rawCapture) done();
+    else if (request.body === UNSUPPORTED) done(new UnsupportedMediaType());
+    else if (request.body === MALFORMED) done(new InvalidPayload());
+    else done();
   });
 }

@@ -21,10 +21,12 @@ export function generateRequestId(request: IncomingMessage): string {
 
 /** X-Request-Id on every response, and one log line per request with its outcome. */
 export function registerRequestContext(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks, not async ones, on every request: no promise and microtask per hook.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const idempotencyKey = request.headers['idempotency-key'];
     request.log.info(
       {
@@ -39,5 +41,6 @@ export function registerRequestContext(app: FastifyInstance): void {
       },
       'request completed',
     );
+    done();
   });
 }

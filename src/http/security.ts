@@ -206,7 +206,7 @@ export async function registerSecurity(
 
   // preParsing: after the rate limit has counted the request, before its body is read, so a
   // caller without credentials can neither fill memory nor the disk, nor guess keys quickly.
-  app.addHook('preParsing', async (request) => {
+  app.addHook('preParsing', (request, _reply, payload, done) => {
     const access = accessOf(request.routeOptions.url);
     if (access === 'ingest' && keys.enabled) {
       const sender = senderOf(request);
@@ -217,17 +217,18 @@ export async function registerSecurity(
         request.sender = ADMIN_SENDER;
       } else {
         request.outcome = presentedApiKey(request) === undefined ? 'missing_key' : 'invalid_key';
-        throw unauthorized();
+        return done(unauthorized());
       }
     } else if (access === 'admin' && sessions && !isAdmin(request)) {
       request.outcome = 'missing_or_invalid_admin_credentials';
-      throw unauthorized();
+      return done(unauthorized());
     }
+    done(null, payload);
   });
 
   // 401s are not stored (anyone could fill the disk with them): counted and logged instead.
-  app.addHook('onResponse', async (request, reply) => {
-    if (reply.statusCode !== 401) return;
+  app.addHook('onResponse', (request, reply, done) => {
+    if (reply.statusCode !== 401) return done();
     const url = request.routeOptions.url;
     const access = accessOf(url);
     const surface =
@@ -250,6 +251,7 @@ export async function registerSecurity(
       },
       'unauthorized request refused',
     );
+    done();
   });
 
   registerAuthRoutes(app, { sessions, testTools, counters, isAdmin });

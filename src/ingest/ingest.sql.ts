@@ -34,8 +34,17 @@ export type RawStatus = 'accepted' | 'duplicate' | 'rejected' | 'failed' | 'repr
 const FIELD_NAMES = LEAD_COLUMNS.join(', ');
 const FIELD_TYPES = LEAD_COLUMNS.map((column) => `${column} text`).join(', ');
 
-/** One batch item as the JSON document `insertLeadBatch` sends; names match the SQL. */
-function batchRow(item: { raw: RawRequest; lead: LeadRow }, ord: number): Record<string, unknown> {
+/**
+ * One batch item as the JSON document `insertLeadBatch` sends; names match the SQL. The body
+ * travels apart, as a slice of one binary parameter: inside the JSON it was hex, the largest
+ * string in the document, and JSON.stringify's string scan was the server's biggest single
+ * cost per request (callgrind).
+ */
+function batchRow(
+  item: { raw: RawRequest; lead: LeadRow },
+  ord: number,
+  bodyOffset: number,
+): Record<string, unknown> {
   const { raw, lead } = item;
   return {
     ord,
@@ -45,7 +54,8 @@ function batchRow(item: { raw: RawRequest; lead: LeadRow }, ord: number): Record
     request_id: raw.requestId,
     content_type: raw.contentType,
     headers: raw.headers,
-    body: raw.body.toString('hex'),
+    body_offset: bodyOffset,
+    body_length: raw.body.length,
     remote_addr: raw.remoteAddr,
     lead_id: lead.id,
     extra: lead.extra,
@@ -72,7 +82,13 @@ export async function insertLeadBatch(
   pool: Pool,
   items: { raw: RawRequest; lead: LeadRow }[],
 ): Promise<InsertedLead[]> {
-  const { rows } = await pool.query<{
+  let bodyOffset = 0;
+  const rows = items.map((item, ord) => {
+    const row = batchRow(item, ord, bodyOffset);
+    bodyOffset += item.raw.body.length;
+    return row;
+  });
+  const result = await pool.query<{
     ord: number;
     raw_id: number;
     lead_id: string;
@@ -84,7 +100,8 @@ export async function insertLeadBatch(
        SELECT input.*, nextval('leads_raw_id_seq') AS raw_id
          FROM json_to_recordset($1::json) AS input(
                 ord int, endpoint text, sender text, idempotency_key text, request_id text,
-                content_type text, headers jsonb, body text, remote_addr text, lead_id uuid,
+                content_type text, headers jsonb, body_offset int, body_length int,
+                remote_addr text, lead_id uuid,
                 extra jsonb, service_id int, ${FIELD_TYPES})),
      lead AS (
        INSERT INTO leads (id, raw_id, sender, idempotency_key, extra, service_id, ${FIELD_NAMES})
@@ -106,7 +123,8 @@ export async function insertLeadBatch(
                               headers, body, remote_addr, status, lead_id)
        OVERRIDING SYSTEM VALUE
        SELECT input.raw_id, input.endpoint, input.sender, input.idempotency_key,
-              input.request_id, input.content_type, input.headers, decode(input.body, 'hex'),
+              input.request_id, input.content_type, input.headers,
+              substring($2::bytea FROM input.body_offset + 1 FOR input.body_length),
               input.remote_addr,
               CASE WHEN outcome.created THEN 'accepted' ELSE 'duplicate' END, outcome.owner_id
          FROM input JOIN outcome USING (ord)
@@ -120,9 +138,9 @@ export async function insertLeadBatch(
         WHERE outcome.created
         ORDER BY outcome.ord)
      SELECT ord, raw_id, owner_id AS lead_id, created FROM outcome`,
-    values: [JSON.stringify(items.map(batchRow))],
+    values: [JSON.stringify(rows), Buffer.concat(items.map((item) => item.raw.body))],
   });
-  const byOrd = new Map(rows.map((row) => [row.ord, row]));
+  const byOrd = new Map(result.rows.map((row) => [row.ord, row]));
   return items.map((_, ord) => {
     const row = byOrd.get(ord);
     if (!row) throw new Error(`batch item ${ord} missing from the insert result`);
