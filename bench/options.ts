@@ -32,11 +32,33 @@ export interface BenchOptions {
 
 const SCENARIOS: readonly ScenarioName[] = ['ingest', 'allocate', 'sse'];
 
+const FLAGS = [
+  'duration',
+  'warmup',
+  'connections',
+  'listeners',
+  'sse-rate',
+  'scenarios',
+  'pgbench',
+  'database-url',
+  'profile',
+  'server-build',
+  'server-env',
+  'load-generator',
+] as const;
+
+export const USAGE = `usage: npm run bench [-- --flag=value ...]; flags (or BENCH_<FLAG> variables): ${FLAGS.map(
+  (flag) => `--${flag}`,
+).join(' ')}; see bench/README.md`;
+
 function flags(argv: string[]): Map<string, string> {
   const found = new Map<string, string>();
   for (const arg of argv) {
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!match) throw new Error(`unknown argument ${arg} (flags look like --duration=20)`);
+    // A misspelt flag would otherwise run the defaults for minutes.
+    if (!match || !(FLAGS as readonly string[]).includes(match[1]!)) {
+      throw new Error(`unknown argument ${arg}\n${USAGE}`);
+    }
     found.set(match[1]!, match[2] ?? '1');
   }
   return found;
@@ -60,6 +82,13 @@ function keyValues(raw: string | undefined): Record<string, string> {
       return [pair.slice(0, at), pair.slice(at + 1)];
     }),
   );
+}
+
+function onOff(name: string, raw: string | undefined): boolean {
+  if (raw === undefined || raw === '') return false;
+  if (['1', 'true', 'on', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'off', 'no'].includes(raw)) return false;
+  throw new Error(`--${name} is on or off (1/0, true/false, on/off), got ${JSON.stringify(raw)}`);
 }
 
 export function loadOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
@@ -92,7 +121,7 @@ export function loadOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOption
     scenarios: scenarios as ScenarioName[],
     databaseUrl: read('database-url') || undefined,
     pgbench: read('pgbench') ?? 'pgbench',
-    profile: ['1', 'true'].includes(read('profile') ?? ''),
+    profile: onOff('profile', read('profile')),
     serverBuild,
     serverEnv: keyValues(read('server-env')),
     loadGenerator,

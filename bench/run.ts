@@ -9,7 +9,7 @@ import pg from 'pg';
 import { Acknowledged, checkConsistency, type ConsistencyReport } from './consistency.js';
 import { wrkVersion } from './load-wrk.js';
 import { machineInfo, toolVersion } from './machine.js';
-import { loadOptions, type BenchOptions } from './options.js';
+import { loadOptions, USAGE, type BenchOptions } from './options.js';
 import { describeProfile, summariseProfile } from './profile.js';
 import { freePort, startBenchPostgres, type BenchPostgres } from './postgres.js';
 import {
@@ -82,7 +82,12 @@ function header(
 }
 
 async function main(): Promise<number> {
-  const options = loadOptions(process.argv.slice(2), process.env);
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
+  const options = loadOptions(argv, process.env);
   const startedAt = new Date();
   const pgbenchVersion = toolVersion(options.pgbench);
   const wrk = options.loadGenerator === 'autocannon' ? undefined : await wrkVersion();
