@@ -91,11 +91,25 @@ describe('security headers', () => {
       expect(csp).toContain("frame-ancestors 'none'");
       expect(csp).not.toContain('unsafe-inline');
       expect(csp).not.toContain('upgrade-insecure-requests');
+      const page = await fetch(`${app.url}/no-such-page`);
+      await page.arrayBuffer();
+      expect(page.headers.get('content-security-policy')).toBe(csp);
+
+      // API answers (JSON, the event stream, a 404 under /api/) are never rendered as pages:
+      // the API set, with a CSP that allows nothing.
       const api = await post(`${app.url}/api/lead`, { email: 'h@example.com' });
-      expect(api.headers.get('x-content-type-options')).toBe('nosniff');
-      const error = await fetch(`${app.url}/api/nope`);
-      await error.arrayBuffer();
-      expect(error.headers.get('content-security-policy')).toBe(csp);
+      const unknown = await fetch(`${app.url}/api/nope`);
+      await unknown.arrayBuffer();
+      for (const res of [api, unknown]) {
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(res.headers.get('x-frame-options')).toBe('DENY');
+        expect(res.headers.get('content-security-policy')).toBe(
+          "default-src 'none';frame-ancestors 'none'",
+        );
+        expect(res.headers.get('strict-transport-security')).toContain('max-age=');
+        expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+        expect(res.headers.get('cross-origin-opener-policy')).toBeNull();
+      }
 
       // /docs renders: the page and every script and stylesheet it names load under its CSP.
       const docs = await fetch(`${app.url}/docs/`);
