@@ -42,6 +42,7 @@ export class EventHub {
   private readAgain = false;
   /** Reads were skipped for want of subscribers: lastId lags the database. */
   private skipped = false;
+  private catchingUp: Promise<void> | undefined;
   private stopped = false;
   private notifying = false;
   private notifyAgain = false;
@@ -193,10 +194,23 @@ export class EventHub {
    * one); the first subscriber after such a pause starts from the database's horizon, as a
    * subscriber without Last-Event-ID starts from now.
    */
-  async ready(): Promise<void> {
-    if (!this.skipped || this.subscribers.size > 0 || this.lastId < 0) return;
-    this.skipped = false;
-    this.lastId = Math.max(this.lastId, await selectEventsHorizon(this.pool));
+  ready(): Promise<void> {
+    // Concurrent callers share one catch-up, so none reads latestDeliveredId before the jump.
+    if (this.catchingUp) return this.catchingUp;
+    if (!this.skipped || this.subscribers.size > 0 || this.lastId < 0) return Promise.resolve();
+    this.catchingUp = selectEventsHorizon(this.pool)
+      .then((horizon) => {
+        // Someone subscribed while the horizon was read (at lastId, between its own ready()
+        // and now): jumping would skip it past events committed after it subscribed. Reading
+        // on from lastId instead only gives newcomers a little more than "from now".
+        if (this.subscribers.size > 0) return;
+        this.lastId = Math.max(this.lastId, horizon);
+        this.skipped = false;
+      })
+      .finally(() => {
+        this.catchingUp = undefined;
+      });
+    return this.catchingUp;
   }
 
   private async readNew(): Promise<void> {
