@@ -12,6 +12,7 @@ import { rawRequestOf } from '../ingest/raw-request.js';
 import type { AllocationService } from './allocation.service.js';
 import { selectRecentAllocations } from './allocation.sql.js';
 import type { Pool } from '../db/pool.js';
+import { isIntegerId } from '../db/ids.js';
 
 const providerBody = z.object({
   id: z.number().int(),
@@ -38,9 +39,8 @@ const requestServiceBody = z
   .describe('`serviceId` plus any contact fields (stored as a lead, like `POST /api/lead`)');
 
 function parseServiceId(value: unknown): number | null {
-  if (typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 2 ** 31)
-    return value;
-  if (typeof value === 'string' && /^\d{1,9}$/.test(value.trim()) && Number(value) > 0)
+  if (typeof value === 'number' && isIntegerId(value)) return value;
+  if (typeof value === 'string' && /^\d{1,10}$/.test(value.trim()) && isIntegerId(Number(value)))
     return Number(value);
   return null;
 }
@@ -58,7 +58,7 @@ export const allocationRoutes: FastifyPluginAsyncZod<AllocationRoutesOptions> = 
   app.post(
     '/api/request-service',
     {
-      config: { rawCapture: true },
+      config: { access: 'ingest', rawCapture: true },
       validatorCompiler: validatedByHandler,
       schema: {
         tags: ['distribution'],
@@ -75,21 +75,17 @@ export const allocationRoutes: FastifyPluginAsyncZod<AllocationRoutesOptions> = 
     },
     async (request, reply) => {
       const raw = rawRequestOf(request, 'request-service');
-      const payload = await ingest.screen(raw, request.body);
-      const serviceId = parseServiceId(payload['serviceId'] ?? payload['service_id']);
-      if (serviceId === null) {
-        await ingest.storeRefused(raw, 'invalid_payload');
-        throw new InvalidPayload();
-      }
-      const service = await allocation.findService(serviceId);
-      if (!service) {
-        await ingest.storeRefused(raw, 'service_not_found');
-        throw new ServiceNotFound();
-      }
-      const outcome = await ingest.accept(raw, payload, service.id);
+      const { outcome, service } = await ingest.receive(raw, async (intake) => {
+        const payload = await ingest.screen(intake, request.body);
+        const serviceId = parseServiceId(payload['serviceId'] ?? payload['service_id']);
+        if (serviceId === null) return ingest.refuse(intake, new InvalidPayload());
+        const service = await allocation.findService(serviceId);
+        if (!service) return ingest.refuse(intake, new ServiceNotFound());
+        return { outcome: await ingest.accept(intake, payload, service.id), service };
+      });
       request.leadId = outcome.leadId;
       const result = outcome.deduplicated
-        ? await allocation.answerFor(outcome.leadId)
+        ? await allocation.answerFor(outcome.leadId, service.id)
         : await allocation.allocateLead(outcome.leadId, service.id);
       if (!result.ok) {
         request.outcome = result.error;
@@ -110,6 +106,7 @@ export const allocationRoutes: FastifyPluginAsyncZod<AllocationRoutesOptions> = 
   app.get(
     '/api/allocations',
     {
+      config: { access: 'admin' },
       schema: {
         tags: ['reading'],
         summary: 'Most recent allocations, newest first',

@@ -16,6 +16,8 @@ import {
   type NewAllocation,
   type ServiceRef,
 } from './allocation.sql.js';
+import { isIntegerId } from '../db/ids.js';
+import { SLUG_PATTERN } from '../topology/slug.js';
 import { pickProviders, type ProviderQuota, type Role } from './rule.js';
 
 export type AllocationResult =
@@ -60,6 +62,11 @@ export class AllocationService {
    * valid); slugs can be renamed, so they are always looked up.
    */
   async findService(reference: number | string): Promise<ServiceRef | null> {
+    // References no service can have are not worth a query, and some would fail one (an id
+    // beyond integer, a NUL in a slug): they name nothing.
+    if (typeof reference === 'number' ? !isIntegerId(reference) : !SLUG_PATTERN.test(reference)) {
+      return null;
+    }
     const cached = typeof reference === 'number' ? this.servicesById.get(reference) : undefined;
     if (cached) return cached;
     const service = await selectServiceByReference(this.pool, reference);
@@ -80,13 +87,18 @@ export class AllocationService {
     return batcher.submit(leadId);
   }
 
-  /** The answer for a lead already stored (an idempotent retry), allocating it if still new. */
-  async answerFor(leadId: string): Promise<AllocationResult> {
+  /**
+   * The answer for a lead already stored (an idempotent retry), allocating it if still new. A
+   * lead first stored without a service (POST /api/lead) is allocated to `serviceId`, the
+   * service the retry names: it had no allocation to repeat.
+   */
+  async answerFor(leadId: string, serviceId?: number): Promise<AllocationResult> {
     const lead = await selectLeadAllocationState(this.pool, leadId);
-    if (!lead || lead.serviceId === null) return { ok: false, error: 'not_allocated' };
-    if (lead.status === 'new') return this.allocateLead(leadId, lead.serviceId);
+    const leadServiceId = lead?.serviceId ?? (lead?.status === 'new' ? serviceId : undefined);
+    if (!lead || leadServiceId === undefined) return { ok: false, error: 'not_allocated' };
+    if (lead.status === 'new') return this.allocateLead(leadId, leadServiceId);
     if (lead.status === 'unallocated') return { ok: false, error: 'insufficient_quota' };
-    return resultFromRows(lead.serviceId, await selectAllocationsForLeads(this.pool, [leadId]));
+    return resultFromRows(leadServiceId, await selectAllocationsForLeads(this.pool, [leadId]));
   }
 
   private allocateBatch(serviceId: number, leadIds: string[]): Promise<AllocationResult[]> {

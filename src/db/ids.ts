@@ -13,3 +13,11 @@ export function uuidv7(now: number = Date.now()): string {
   // replace the first 48 bits with the time and the version nibble with 7.
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${randomUUID().slice(15)}`;
 }
+
+/** PostgreSQL's `integer`, the type of every serial id here: larger ids cannot exist. */
+export const MAX_INTEGER_ID = 2_147_483_647;
+
+/** Whether `value` can be the id of a row (a positive PostgreSQL integer). */
+export function isIntegerId(value: number): boolean {
+  return Number.isInteger(value) && value > 0 && value <= MAX_INTEGER_ID;
+}

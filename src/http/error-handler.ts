@@ -7,7 +7,7 @@ import {
   Unavailable,
   ValidationFailed,
 } from './errors.js';
-import { MALFORMED, UNSUPPORTED } from './body.js';
+import { MALFORMED, TOO_DEEP, UNSUPPORTED } from './body.js';
 import { isUnavailable } from '../db/pg-errors.js';
 
 const FASTIFY_CODES: Record<string, () => AppError> = {
@@ -81,7 +81,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.addHook('preValidation', (request, _reply, done) => {
     if (request.routeOptions.config.rawCapture) done();
     else if (request.body === UNSUPPORTED) done(new UnsupportedMediaType());
-    else if (request.body === MALFORMED) done(new InvalidPayload());
+    else if (request.body === MALFORMED || request.body === TOO_DEEP) done(new InvalidPayload());
     else done();
   });
 }

@@ -15,6 +15,7 @@ export class AppError extends Error {
 }
 
 export class InvalidPayload extends AppError {
+  /** `reason`: what is stored with a refused raw request, when it says more than the code. */
   constructor(readonly reason = 'invalid_payload') {
     super(400, 'invalid_payload');
   }
@@ -66,6 +67,12 @@ export class Unauthorized extends AppError {
 export class ValidationFailed extends AppError {
   constructor(details: { path: string; message: string }[]) {
     super(400, 'invalid_payload', { details });
+  }
+}
+
+export class RateLimited extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super(429, 'rate_limited', {}, { 'retry-after': String(Math.max(1, retryAfterSeconds)) });
   }
 }
 

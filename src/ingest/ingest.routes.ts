@@ -32,7 +32,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
   app.post(
     '/api/lead',
     {
-      config: { rawCapture: true },
+      config: { access: 'ingest', rawCapture: true },
       validatorCompiler: validatedByHandler,
       schema: {
         tags: ['ingestion'],
@@ -44,10 +44,17 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
     },
     async (request, reply) => {
       const raw = rawRequestOf(request, 'lead');
-      const payload = await ingest.screen(raw, request.body);
-      const reference = serviceReference(payload);
-      const service = reference === undefined ? undefined : await allocation.findService(reference);
-      const outcome = await ingest.accept(raw, payload, service?.id ?? null);
+      const { outcome, service, reference } = await ingest.receive(raw, async (intake) => {
+        const payload = await ingest.screen(intake, request.body);
+        const reference = serviceReference(payload);
+        const service =
+          reference === undefined ? undefined : await allocation.findService(reference);
+        return {
+          outcome: await ingest.accept(intake, payload, service?.id ?? null),
+          service,
+          reference,
+        };
+      });
       request.leadId = outcome.leadId;
       request.outcome = outcome.deduplicated ? 'duplicate' : 'created';
       const body: z.infer<typeof ingestResponse> = {
@@ -58,7 +65,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
       if (reference !== undefined) {
         // A retry gets the first lead's answer, whatever service this copy names.
         body.allocation = outcome.deduplicated
-          ? await allocation.answerFor(outcome.leadId)
+          ? await allocation.answerFor(outcome.leadId, service?.id)
           : service
             ? await allocation.allocateLead(outcome.leadId, service.id)
             : { ok: false, error: 'service_not_found' };

@@ -8,13 +8,19 @@ declare module 'fastify' {
   }
 }
 
-// Credentials never reach the database; everything else a sender sent is evidence.
-const SECRET_HEADERS = new Set(['authorization', 'x-api-key', 'cookie', 'proxy-authorization']);
+// Credentials never reach the database (SPEC §8): any header whose name looks like one —
+// X-Auth-Token, Api-Key, X-Secret, Webhook-Signature — not only the ones Leadflow reads.
+// Everything else a sender sent is evidence.
+const CREDENTIAL_LIKE = /auth|token|secret|session|cookie|password|signature|key/;
+
+export function isCredentialHeader(name: string): boolean {
+  return name !== 'idempotency-key' && CREDENTIAL_LIKE.test(name);
+}
 
 export function storableHeaders(request: FastifyRequest): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined || SECRET_HEADERS.has(name)) continue;
+    if (value === undefined || isCredentialHeader(name)) continue;
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return headers;

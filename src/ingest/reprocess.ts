@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { MALFORMED, UNSUPPORTED, isPlainObject } from '../http/body.js';
+import { isPlainObject, parseStoredBody } from '../http/body.js';
 import { transaction, type Pool } from '../db/pool.js';
 import { appendEvents } from '../events/events.sql.js';
 import { reprocessRaw, selectFailedRaw } from './ingest.sql.js';
@@ -10,19 +10,6 @@ export interface ReprocessSummary {
   created: number;
   duplicates: number;
   stillFailing: number;
-}
-
-function parseStoredBody(contentType: string | null, body: Buffer): unknown {
-  const text = body.toString('utf8');
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === 'application/x-www-form-urlencoded')
-    return Object.fromEntries(new URLSearchParams(text));
-  if (type !== 'application/json') return UNSUPPORTED;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return MALFORMED;
-  }
 }
 
 /**

@@ -104,14 +104,17 @@ describe('an allocation transaction killed between its statements', () => {
     for (let statement = 1; statement <= 20; statement++) {
       const { leadId } = await ingest.accept(
         {
-          endpoint: 'lead',
-          sender: '',
-          idempotencyKey: `kill-${randomUUID()}`,
-          requestId: randomUUID(),
-          contentType: 'application/json',
-          headers: {},
-          body: Buffer.from('{}'),
-          remoteAddr: '127.0.0.1',
+          stored: false,
+          raw: {
+            endpoint: 'lead',
+            sender: '',
+            idempotencyKey: `kill-${randomUUID()}`,
+            requestId: randomUUID(),
+            contentType: 'application/json',
+            headers: {},
+            body: Buffer.from('{}'),
+            remoteAddr: '127.0.0.1',
+          },
         },
         { email: `k${statement}@example.com` },
         SERVICE,
