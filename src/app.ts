@@ -22,7 +22,7 @@ import { healthRoutes } from './health/health.routes.js';
 import { registerBodyParsers } from './http/body.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { generateRequestId, registerRequestContext } from './http/request-context.js';
-import { registerSecurity } from './http/security.js';
+import { registerSecurity } from './http/security/index.js';
 import { ingestRoutes } from './ingest/ingest.routes.js';
 import { IngestService } from './ingest/ingest.service.js';
 import { leadsRoutes } from './leads/leads.routes.js';
@@ -68,7 +68,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerBodyParsers(app);
   registerErrorHandler(app);
   registerRequestContext(app);
-  await registerSecurity(app, { config, pool });
+  const ingest = new IngestService(pool, logger, {
+    maxConcurrent: config.INGEST_CONCURRENT_BATCHES,
+    maxBatch: config.INGEST_MAX_BATCH,
+    refusedBytesPerMinute: config.REFUSED_BYTES_PER_MINUTE,
+  });
+  await registerSecurity(app, { config, pool, ingestBacklog: () => ingest.pending });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -87,12 +92,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     transform: jsonSchemaTransform,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { access: 'admin' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
 
-  const ingest = new IngestService(pool, logger, {
-    maxConcurrent: config.INGEST_CONCURRENT_BATCHES,
-    maxBatch: config.INGEST_MAX_BATCH,
-  });
   const allocation = new AllocationService(pool, logger);
   const topology = new TopologyService(pool);
   const hub = new EventHub(pool, deps.databaseUrl, logger);

@@ -42,8 +42,12 @@ export const configSchema = z.object({
   ENABLE_TEST_TOOLS: booleanFlag,
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   CORS_ORIGINS: commaList,
+  // Host names answered besides loopback ones while ADMIN_TOKEN is unset (DNS rebinding).
+  ALLOWED_HOSTS: commaList,
+  // Refused (400/415) bodies one sender may have stored per minute; beyond it 429.
+  REFUSED_BYTES_PER_MINUTE: byteSize.default(16 * 1024 * 1024),
   TRUST_PROXY: booleanFlag,
-  // Load shedding (503 + Retry-After) past either bound; see src/http/security.ts.
+  // Load shedding (503 + Retry-After) past either bound; see src/http/security/load-shedding.ts.
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(1).default(1000),
   SHED_DB_BACKLOG: z.coerce.number().int().min(1).default(2000),
 });

@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { resolveDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
-import { warnIfExposed } from './http/security.js';
+import { warnIfExposed } from './http/security/index.js';
 import { seedDemo } from './topology/seed.js';
 
 export interface RunningServer {

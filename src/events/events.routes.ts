@@ -12,6 +12,7 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (app
   app.get(
     '/api/events',
     {
+      config: { access: 'admin' },
       schema: {
         tags: ['events'],
         summary:

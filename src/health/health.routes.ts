@@ -6,6 +6,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, {
   app.get(
     '/health',
     {
+      config: { access: 'open' },
       schema: {
         tags: ['operations'],
         summary: 'Process is alive (does not touch the database)',
@@ -18,6 +19,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, {
   app.get(
     '/ready',
     {
+      config: { access: 'open' },
       schema: {
         tags: ['operations'],
         summary: '200 when the database answers, 503 otherwise',

@@ -1,5 +1,11 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import type { Pool } from '../db/pool.js';
+import {
+  insertAdminSession,
+  isAdminSessionLive,
+  revokeAdminSession,
+} from './security/sessions.sql.js';
 
 /** Name of the HttpOnly cookie that carries an operator's session. */
 export const SESSION_COOKIE = 'leadflow_session';
@@ -65,18 +71,20 @@ export function presentedApiKey(request: FastifyRequest): string | undefined {
 }
 
 /**
- * Stateless operator sessions: the cookie is `<expiry>.<HMAC(ADMIN_TOKEN, expiry)>`, so it
- * never contains the token, works on every instance without shared state, expires by
- * itself, and stops working everywhere the moment ADMIN_TOKEN is rotated.
+ * Operator sessions. The cookie is `<session id>.<expiry>.<HMAC(ADMIN_TOKEN, id.expiry)>`: it
+ * never contains the token, a forged or expired one is refused without a query, and rotating
+ * ADMIN_TOKEN ends every session at once. The session's row (admin_sessions) is what a logout
+ * revokes, so the cookie stops working on every instance, not only in the browser that held it.
  */
 export class AdminSessions {
   private readonly signingKey: Buffer;
 
   constructor(
     private readonly token: string,
+    private readonly pool: Pool,
     readonly lifetimeSeconds = 12 * 60 * 60,
   ) {
-    this.signingKey = createHmac('sha256', token).update('leadflow admin session v1').digest();
+    this.signingKey = createHmac('sha256', token).update('leadflow admin session v2').digest();
   }
 
   /** True when `candidate` is the admin token itself (scripts: `Authorization: Bearer`). */
@@ -84,42 +92,35 @@ export class AdminSessions {
     return secretsEqual(candidate, this.token);
   }
 
-  issue(nowMs = Date.now()): string {
+  async issue(nowMs = Date.now()): Promise<string> {
+    const id = randomUUID();
     const expires = Math.floor(nowMs / 1000) + this.lifetimeSeconds;
-    return `${expires}.${this.sign(expires)}`;
+    await insertAdminSession(this.pool, id, new Date(expires * 1000));
+    return `${id}.${expires}.${this.sign(id, expires)}`;
   }
 
-  verify(cookie: string, nowMs = Date.now()): boolean {
-    const match = /^(\d{1,12})\.([\w-]{43})$/.exec(cookie);
-    if (!match) return false;
-    const expires = Number(match[1]);
-    const expected = Buffer.from(this.sign(expires));
-    const given = Buffer.from(match[2]!);
-    return timingSafeEqual(given, expected) && expires * 1000 > nowMs;
+  async verify(cookie: string, nowMs = Date.now()): Promise<boolean> {
+    const id = this.sessionIdOf(cookie, nowMs);
+    return id !== null && (await isAdminSessionLive(this.pool, id));
   }
 
-  private sign(expires: number): string {
-    return createHmac('sha256', this.signingKey).update(String(expires)).digest('base64url');
+  async revoke(cookie: string): Promise<void> {
+    const id = this.sessionIdOf(cookie, Date.now());
+    if (id !== null) await revokeAdminSession(this.pool, id);
   }
-}
 
-/** Who may call a route. Anything under /api/ not listed is an admin route by default. */
-export type Access = 'open' | 'ingest' | 'signed' | 'admin';
-
-const INGEST_ROUTES = new Set(['/api/lead', '/api/request-service']);
-// The reset webhook checks its own Standard Webhooks signature (webhook.routes.ts).
-const SIGNED_ROUTES = new Set(['/api/webhook/reset-quota']);
-const OPEN_ROUTES = new Set(['/health', '/ready', '/api/login', '/api/logout', '/api/config/ui']);
-
-export function accessOf(routeUrl: string | undefined): Access {
-  if (routeUrl === undefined) return 'open'; // 404s reveal nothing
-  if (INGEST_ROUTES.has(routeUrl)) return 'ingest';
-  if (SIGNED_ROUTES.has(routeUrl)) return 'signed';
-  if (OPEN_ROUTES.has(routeUrl)) return 'open';
-  if (routeUrl.startsWith('/api/') || routeUrl === '/api') return 'admin';
-  if (routeUrl === '/openapi.json' || routeUrl === '/docs' || routeUrl.startsWith('/docs/')) {
-    return 'admin';
+  /** The session id of a well-signed, unexpired cookie, or null. */
+  private sessionIdOf(cookie: string, nowMs: number): string | null {
+    const match = /^([0-9a-f-]{36})\.(\d{1,12})\.([\w-]{43})$/.exec(cookie);
+    if (!match) return null;
+    const [, id, expiresText, mac] = match as unknown as [string, string, string, string];
+    const expires = Number(expiresText);
+    const expected = Buffer.from(this.sign(id, expires));
+    if (!timingSafeEqual(Buffer.from(mac), expected) || expires * 1000 <= nowMs) return null;
+    return id;
   }
-  // The dashboard's HTML, scripts and styles: public code; the data behind it is not.
-  return 'open';
+
+  private sign(id: string, expires: number): string {
+    return createHmac('sha256', this.signingKey).update(`${id}.${expires}`).digest('base64url');
+  }
 }

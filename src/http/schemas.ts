@@ -1,5 +1,6 @@
 import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
+import { MAX_INTEGER_ID } from '../db/ids.js';
 
 /** The spec's one error shape. */
 export const errorBody = z
@@ -36,3 +37,15 @@ export const errorResponses = {
  * bench/ for a result nothing read.
  */
 export const validatedByHandler: FastifySchemaCompiler<unknown> = () => (value) => ({ value });
+
+/** A row id: a positive PostgreSQL integer. A larger one would fail its query (SPEC §8). */
+export const rowId = z.number().int().positive().max(MAX_INTEGER_ID);
+
+/**
+ * Text PostgreSQL can store: no NUL, no lone UTF-16 surrogate. Either fails the query that
+ * writes or looks it up, which was a 500 for a provider name or a webhook event id (SPEC §8).
+ */
+export const storableText = (schema: z.ZodString): z.ZodString =>
+  schema.refine((value) => !value.includes('\u0000') && value.isWellFormed(), {
+    message: 'contains a character that cannot be stored (NUL or a lone surrogate)',
+  });

@@ -4,6 +4,7 @@ import { selectAllocationsForLeads } from '../allocation/allocation.sql.js';
 import type { Pool } from '../db/pool.js';
 import { selectEventsForLead } from '../events/events.sql.js';
 import { InvalidPayload, NotFound } from '../http/errors.js';
+import { storableText } from '../http/schemas.js';
 import { selectLeadDetail, selectLeads, selectStats } from './leads.sql.js';
 
 function encodeCursor(createdAt: string, id: string): string {
@@ -20,7 +21,7 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
 
 const leadListQuery = z.object({
   status: z.enum(['new', 'allocated', 'unallocated']).optional(),
-  q: z.string().trim().min(1).max(200).optional(),
+  q: storableText(z.string().trim().min(1).max(200)).optional(),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
@@ -29,6 +30,7 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
   app.get(
     '/api/leads',
     {
+      config: { access: 'admin' },
       schema: {
         tags: ['reading'],
         summary: 'Leads, newest first; `q` searches email, phone and name; cursor paging',
@@ -54,6 +56,7 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
   app.get(
     '/api/leads/:id',
     {
+      config: { access: 'admin' },
       schema: {
         tags: ['reading'],
         summary: 'One lead with its raw request, allocations and events',
@@ -74,6 +77,7 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
   app.get(
     '/api/stats',
     {
+      config: { access: 'admin' },
       schema: {
         tags: ['reading'],
         summary: 'Counts by status and recent ingest / allocation rates',

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Pool } from '../db/pool.js';
-import { errorBody } from '../http/schemas.js';
+import { errorBody, rowId, storableText } from '../http/schemas.js';
+import { SLUG_PATTERN } from './slug.js';
 import { selectProviders, selectServices } from './topology.sql.js';
 import type { TopologyService } from './topology.service.js';
 
@@ -26,12 +27,12 @@ const service = z.object({
 const serviceChange = z.object({ service, warnings: z.array(z.string()) });
 
 const quota = z.number().int().min(0).max(1_000_000_000);
-const providerName = z.string().trim().min(1).max(100);
-const providerIds = z.array(z.number().int().positive()).max(1000);
+const providerName = storableText(z.string().trim().min(1).max(100));
+const providerIds = z.array(rowId).max(1000);
 const slug = z
   .string()
   .trim()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes');
+  .regex(SLUG_PATTERN, 'lowercase letters, digits and dashes, with at least one letter');
 
 const providerPatch = z
   .object({ name: providerName, quota, remainingQuota: quota, active: z.boolean() })
@@ -41,7 +42,7 @@ const providerPatch = z
 const servicePatch = z
   .object({
     slug,
-    name: z.string().trim().min(1).max(200),
+    name: storableText(z.string().trim().min(1).max(200)),
     providersPerLead: z.number().int().min(1).max(100),
     static: providerIds,
     pool: providerIds,
@@ -49,13 +50,7 @@ const servicePatch = z
   .partial()
   .strict();
 
-const idParam = z.object({
-  id: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(2 ** 31 - 1),
-});
+const idParam = z.object({ id: z.coerce.number().pipe(rowId) });
 
 export interface TopologyRoutesOptions {
   pool: Pool;
@@ -69,6 +64,7 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
   app.get(
     '/api/providers',
     {
+      config: { access: 'admin' },
       schema: {
         tags: ['reading'],
         summary: 'Providers and their quotas',
@@ -81,6 +77,7 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
   app.get(
     '/api/services',
     {
+      config: { access: 'admin' },
       schema: {
         tags: ['reading'],
         summary: 'Services with static providers, pool and round-robin pointer',
@@ -93,6 +90,7 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
   app.post(
     '/api/providers',
     {
+      config: { access: 'admin' },
       schema: {
         tags: ['configuring'],
         summary: 'Create a provider',
@@ -106,6 +104,7 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
   app.patch(
     '/api/providers/:id',
     {
+      config: { access: 'admin' },
       schema: {
         tags: ['configuring'],
         summary: 'Change a provider (name, quota, remainingQuota, active)',
@@ -120,6 +119,7 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
   app.post(
     '/api/services',
     {
+      config: { access: 'admin' },
       schema: {
         tags: ['configuring'],
         summary: 'Create a service with its static providers and pool',
@@ -133,6 +133,7 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
   app.patch(
     '/api/services/:id',
     {
+      config: { access: 'admin' },
       schema: {
         tags: ['configuring'],
         summary: 'Change a service; a new membership restarts the round-robin pointer at 0',

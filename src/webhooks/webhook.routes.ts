@@ -4,22 +4,15 @@ import { z } from 'zod';
 import { transaction, type Pool } from '../db/pool.js';
 import { appendEvents } from '../events/events.sql.js';
 import { AppError, InvalidPayload, Unauthorized } from '../http/errors.js';
-import { errorBody } from '../http/schemas.js';
+import { errorBody, rowId, storableText } from '../http/schemas.js';
 import { selectProviderIds } from '../topology/topology.sql.js';
 import { claimWebhookEvent, recordWebhookResult, resetProviderQuotas } from './webhook.sql.js';
 
 const resetBody = z.object({
-  eventId: z
-    .string()
-    .min(1)
-    .max(255)
+  eventId: storableText(z.string().min(1).max(255))
     .optional()
     .describe('Required unless the `webhook-id` header carries it'),
-  providerIds: z
-    .array(z.number().int().positive())
-    .max(1000)
-    .optional()
-    .describe('Default: every provider'),
+  providerIds: z.array(rowId).max(1000).optional().describe('Default: every provider'),
 });
 
 const resetResponse = z.union([
@@ -42,6 +35,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
   app.post(
     '/api/webhook/reset-quota',
     {
+      config: { access: 'signed' },
       attachValidation: true,
       schema: {
         tags: ['webhooks'],

@@ -145,14 +145,16 @@ describe('ADMIN_TOKEN', () => {
   });
 
   it('refuses tampered, expired and foreign session cookies', async () => {
-    const sessions = new AdminSessions(ADMIN_TOKEN);
-    const valid = sessions.issue();
-    const [expires, mac] = valid.split('.');
+    const cookie = sessionCookieOf(await login(server.url, ADMIN_TOKEN)).split(';')[0]!;
+    const valid = cookie.slice(SESSION_COOKIE.length + 1);
+    const [id, expires, mac] = valid.split('.') as [string, string, string];
+    const otherId = `${id.slice(0, -1)}${id.endsWith('a') ? 'b' : 'a'}`;
     const candidates = [
-      `${Number(expires) + 3600}.${mac}`,
-      `${expires}.${mac!.slice(0, -1)}${mac!.endsWith('A') ? 'B' : 'A'}`,
-      sessions.issue(Date.now() - 13 * 60 * 60 * 1000),
-      new AdminSessions('some-other-token-0123456789').issue(),
+      `${id}.${Number(expires) + 3600}.${mac}`,
+      `${id}.${expires}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`,
+      `${otherId}.${expires}.${mac}`,
+      await new AdminSessions(ADMIN_TOKEN, db.pool).issue(Date.now() - 13 * 60 * 60 * 1000),
+      await new AdminSessions('some-other-token-0123456789', db.pool).issue(),
       ADMIN_TOKEN,
       '',
     ];
@@ -160,9 +162,27 @@ describe('ADMIN_TOKEN', () => {
       const res = await get('/api/providers', { cookie: `${SESSION_COOKIE}=${value}` });
       expect(res.status, value).toBe(401);
     }
-    expect((await get('/api/providers', { cookie: `${SESSION_COOKIE}=${valid}` })).status).toBe(
-      200,
-    );
+    expect((await get('/api/providers', { cookie })).status).toBe(200);
+  });
+
+  it('revokes a session on logout on every instance, not only in the browser', async () => {
+    const other = await startTestApp(db, { ADMIN_TOKEN, INGEST_API_KEYS: INGEST_KEY });
+    try {
+      const cookie = sessionCookieOf(await login(server.url, ADMIN_TOKEN)).split(';')[0]!;
+      const onOther = async () =>
+        (await fetch(`${other.url}/api/providers`, { headers: { cookie } })).status;
+      expect(await onOther()).toBe(200);
+      const logout = await fetch(`${server.url}/api/logout`, {
+        method: 'POST',
+        headers: { cookie, origin: server.url },
+      });
+      expect(logout.status).toBe(200);
+      // A copy of the cookie kept after the logout (another tab, a thief) is dead everywhere.
+      expect((await get('/api/providers', { cookie })).status).toBe(401);
+      expect(await onOther()).toBe(401);
+    } finally {
+      await other.close();
+    }
   });
 
   it('lets a logged-in browser use the test tools (ingestion) as its own sender, a script not', async () => {
@@ -170,11 +190,22 @@ describe('ADMIN_TOKEN', () => {
     const viaCookie = await post(
       `${server.url}/api/lead`,
       { email: 'tools@example.com' },
-      {
-        cookie,
-      },
+      { cookie, origin: server.url },
     );
     expect(viaCookie.status).toBe(201);
+    // The cookie is a credential here: another origin (a page on another port of this host is
+    // "same site" and gets the SameSite=Strict cookie) or none at all is refused.
+    for (const origin of [undefined, 'http://127.0.0.1:1', 'null']) {
+      const refused = await post(
+        `${server.url}/api/lead`,
+        { email: 'csrf@example.com' },
+        origin === undefined ? { cookie } : { cookie, origin },
+      );
+      expect(refused, String(origin)).toMatchObject({
+        status: 403,
+        body: { ok: false, error: 'forbidden_origin' },
+      });
+    }
     const { rows } = await db.pool.query('SELECT sender FROM leads WHERE id = $1', [
       viaCookie.body.lead_id,
     ]);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { exposureWarnings, warnIfExposed } from '../../src/http/security.js';
+import { exposureWarnings, warnIfExposed } from '../../src/http/security/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { post, startTestApp } from '../helpers/app.js';
 
