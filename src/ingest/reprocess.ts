@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { MALFORMED, UNSUPPORTED, isPlainObject } from '../http/body.js';
 import { transaction, type Pool } from '../db/pool.js';
+import { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
 import { reprocessRaw, selectFailedRaw } from './ingest.sql.js';
 import { normalizeLead } from './normalize.js';
@@ -32,6 +33,8 @@ function parseStoredBody(contentType: string | null, body: Buffer): unknown {
  */
 export async function reprocessFailed(pool: Pool, logger: Logger): Promise<ReprocessSummary> {
   const summary: ReprocessSummary = { created: 0, duplicates: 0, stillFailing: 0 };
+  // No hub listens in this process; the servers' safety poll picks the events up.
+  const committed = new EventsCommitted();
   let afterId = 0;
   for (;;) {
     const rows = await selectFailedRaw(pool, afterId, 100);
@@ -53,7 +56,7 @@ export async function reprocessFailed(pool: Pool, logger: Logger): Promise<Repro
             serviceId: null,
           });
           if (outcome?.created) {
-            await appendEvents(tx, [
+            await appendEvents(tx, committed, [
               {
                 type: 'lead.created',
                 payload: { leadId: outcome.leadId, endpoint: row.endpoint, reprocessed: true },
