@@ -16,6 +16,7 @@ import { AllocationService } from './allocation/allocation.service.js';
 import type { Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import { EventHub } from './events/event-hub.js';
+import { EventsCommitted } from './events/events-committed.js';
 import { eventsRoutes } from './events/events.routes.js';
 import { startEventRetention } from './events/retention.js';
 import { healthRoutes } from './health/health.routes.js';
@@ -41,7 +42,12 @@ export interface AppDependencies {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    leadflow: { ingest: IngestService; allocation: AllocationService; hub: EventHub };
+    leadflow: {
+      ingest: IngestService;
+      allocation: AllocationService;
+      hub: EventHub;
+      committed: EventsCommitted;
+    };
   }
 }
 
@@ -68,7 +74,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerBodyParsers(app);
   registerErrorHandler(app);
   registerRequestContext(app);
-  const ingest = new IngestService(pool, logger, {
+  const committed = new EventsCommitted();
+  const ingest = new IngestService(pool, logger, committed, {
     maxConcurrent: config.INGEST_CONCURRENT_BATCHES,
     maxBatch: config.INGEST_MAX_BATCH,
     refusedBytesPerMinute: config.REFUSED_BYTES_PER_MINUTE,
@@ -96,10 +103,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     app.swagger(),
   );
 
-  const allocation = new AllocationService(pool, logger);
-  const topology = new TopologyService(pool);
-  const hub = new EventHub(pool, deps.databaseUrl, logger);
-  app.decorate('leadflow', { ingest, allocation, hub });
+  const allocation = new AllocationService(pool, logger, committed);
+  const topology = new TopologyService(pool, committed);
+  const hub = new EventHub(pool, deps.databaseUrl, logger, committed);
+  app.decorate('leadflow', { ingest, allocation, hub, committed });
   app.addHook('onReady', () => hub.start());
   app.addHook('preClose', () => hub.stop());
   const stopRetention = startEventRetention(pool, config.EVENT_RETENTION_HOURS, logger);
@@ -110,7 +117,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await api.register(healthRoutes, { pool });
   await api.register(ingestRoutes, { ingest, allocation });
   await api.register(allocationRoutes, { ingest, allocation, pool });
-  await api.register(webhookRoutes, { pool, secret: config.WEBHOOK_SECRET });
+  await api.register(webhookRoutes, { pool, committed, secret: config.WEBHOOK_SECRET });
   await api.register(eventsRoutes, { hub });
   await api.register(topologyRoutes, { pool, topology });
   await api.register(leadsRoutes, { pool });

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Batcher } from '../db/batcher.js';
 import { transaction, type Pool, type Tx } from '../db/pool.js';
 import { withRetry } from '../db/retry.js';
+import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents, type NewEvent } from '../events/events.sql.js';
 import {
   lockAllocationState,
@@ -54,6 +55,7 @@ export class AllocationService {
   constructor(
     private readonly pool: Pool,
     private readonly logger: Logger,
+    private readonly committed: EventsCommitted,
     private readonly options: AllocationServiceOptions = {},
   ) {}
 
@@ -202,7 +204,7 @@ export class AllocationService {
         );
       }
     }
-    await appendEvents(tx, events);
+    await appendEvents(tx, this.committed, events);
     return leadIds.map((leadId) => results.get(leadId) ?? { ok: false, error: 'not_allocated' });
   }
 }

@@ -51,13 +51,15 @@ export function createPool(options: PoolOptions): Pool {
   return pool;
 }
 
-const afterCommitCallbacks = new WeakMap<Tx, (() => void)[]>();
+/** Callbacks of the transactions in progress; an entry lives from BEGIN to the client's release. */
+const afterCommitCallbacks = new Map<Tx, (() => void)[]>();
 
 /** Runs `callback` once the transaction `tx` has committed (never if it rolls back). */
 export function afterCommit(tx: Tx, callback: () => void): void {
   const callbacks = afterCommitCallbacks.get(tx);
-  if (callbacks) callbacks.push(callback);
-  else afterCommitCallbacks.set(tx, [callback]);
+  // After COMMIT or ROLLBACK the callback could never run: say so rather than lose it.
+  if (!callbacks) throw new Error('afterCommit called outside a transaction');
+  callbacks.push(callback);
 }
 
 /**
@@ -66,13 +68,15 @@ export function afterCommit(tx: Tx, callback: () => void): void {
  */
 export async function transaction<T>(pool: Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  const tx = client as Tx;
+  const callbacks: (() => void)[] = [];
+  afterCommitCallbacks.set(tx, callbacks);
   let broken: Error | undefined;
+  let result: T;
   try {
     await client.query('BEGIN');
-    const result = await work(client as Tx);
+    result = await work(tx);
     await client.query('COMMIT');
-    for (const callback of afterCommitCallbacks.get(client as Tx) ?? []) callback();
-    return result;
   } catch (error) {
     try {
       await client.query('ROLLBACK');
@@ -81,6 +85,10 @@ export async function transaction<T>(pool: Pool, work: (tx: Tx) => Promise<T>): 
     }
     throw error;
   } finally {
+    afterCommitCallbacks.delete(tx);
     client.release(broken ?? false);
   }
+  // Outside the try: a throwing callback must not send ROLLBACK after a COMMIT.
+  for (const callback of callbacks) callback();
+  return result;
 }

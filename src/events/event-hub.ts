@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Pool } from '../db/pool.js';
+import type { EventsCommitted } from './events-committed.js';
 import {
   EVENTS_CHANNEL,
-  eventsCommitted,
   formatEvent,
   selectEventsBetween,
   selectEventsHorizon,
@@ -56,6 +56,7 @@ export class EventHub {
     private readonly pool: Pool,
     private readonly connectionString: string,
     private readonly logger: Logger,
+    private readonly committed: EventsCommitted,
   ) {}
 
   get subscriberCount(): number {
@@ -75,7 +76,7 @@ export class EventHub {
    * while the database is down serves 503s and starts streaming once the listener connects.
    */
   async start(waitMs = 5000): Promise<void> {
-    eventsCommitted.on('committed', this.onLocalCommit);
+    this.committed.on(this.onLocalCommit);
     this.safetyPoll = setInterval(() => this.poll(), SAFETY_POLL_MS);
     this.safetyPoll.unref();
     const connected = this.connect();
@@ -84,7 +85,7 @@ export class EventHub {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    eventsCommitted.off('committed', this.onLocalCommit);
+    this.committed.off(this.onLocalCommit);
     clearInterval(this.safetyPoll);
     for (const subscriber of this.subscribers) subscriber.close();
     this.subscribers.clear();

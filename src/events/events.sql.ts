@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
 import { afterCommit, type Pool, type Tx } from '../db/pool.js';
+import type { EventsCommitted } from './events-committed.js';
 
 export const EVENTS_CHANNEL = 'leadflow_events';
 // Writers announce the lowest id they may draw with an uncontended advisory lock held to
@@ -28,12 +28,6 @@ export interface StoredEvent {
 }
 
 /**
- * Emits 'committed' after any transaction of this process that appended events commits. The
- * event hub reads at once and wakes the other instances with one NOTIFY.
- */
-export const eventsCommitted = new EventEmitter();
-
-/**
  * The CTE every event writer starts with (see the comment at the top): an uncontended shared
  * advisory lock on 2^62 + (the sequence's last value + 1), held to COMMIT. Join it into the
  * SELECT that calls nextval('events_id_seq') so the announcement happens before the first id
@@ -44,17 +38,17 @@ export const ANNOUNCE_EVENT_WRITER = `announce AS (
              (1::bigint << 62) + 1 +
              (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_id_seq)))`;
 
-/** Signals that events were committed by this process (after the commit, never before). */
-export function announceCommittedEvents(): void {
-  eventsCommitted.emit('committed');
-}
-
 /**
- * Appends events inside the caller's transaction. No NOTIFY here: PostgreSQL serialises the
- * commits of notifying transactions on one lock (bench/: Lock:object 11–18 % of backend time),
- * so the hub sends a single coalesced NOTIFY after commit instead.
+ * Appends events inside the caller's transaction and announces them on `committed` once it
+ * commits. No NOTIFY here: PostgreSQL serialises the commits of notifying transactions on one
+ * lock (bench/: Lock:object 11–18 % of backend time), so the hub sends a single coalesced
+ * NOTIFY after commit instead.
  */
-export async function appendEvents(tx: Tx, events: NewEvent[]): Promise<number[]> {
+export async function appendEvents(
+  tx: Tx,
+  committed: EventsCommitted,
+  events: NewEvent[],
+): Promise<number[]> {
   if (events.length === 0) return [];
   const { rows } = await tx.query<{ ids: number[] }>(
     `WITH ${ANNOUNCE_EVENT_WRITER},
@@ -69,7 +63,7 @@ export async function appendEvents(tx: Tx, events: NewEvent[]): Promise<number[]
      SELECT array_agg(id ORDER BY id) AS ids FROM inserted`,
     [events.map((event) => event.type), events.map((event) => JSON.stringify(event.payload))],
   );
-  afterCommit(tx, announceCommittedEvents);
+  afterCommit(tx, () => committed.announce());
   return rows[0]?.ids ?? [];
 }
 

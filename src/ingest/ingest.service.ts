@@ -3,7 +3,7 @@ import { Batcher } from '../db/batcher.js';
 import { isUnavailable } from '../db/pg-errors.js';
 import type { Pool } from '../db/pool.js';
 import { withRetry } from '../db/retry.js';
-import { announceCommittedEvents } from '../events/events.sql.js';
+import type { EventsCommitted } from '../events/events-committed.js';
 import {
   AppError,
   InvalidIdempotencyKey,
@@ -75,6 +75,7 @@ export class IngestService {
   constructor(
     private readonly pool: Pool,
     private readonly logger: Logger,
+    private readonly committed: EventsCommitted,
     options: IngestServiceOptions = {},
   ) {
     this.refusedBudget = new RefusedBytesBudget(options.refusedBytesPerMinute ?? 16 * 1024 * 1024);
@@ -186,7 +187,7 @@ export class IngestService {
       onRetry: (error, attempt) =>
         this.logger.warn({ err: error, attempt, batch: items.length }, 'ingest batch retried'),
     });
-    if (inserted.some((row) => row.created)) announceCommittedEvents();
+    if (inserted.some((row) => row.created)) this.committed.announce();
     return inserted.map((row) => ({
       leadId: row.leadId,
       rawId: row.rawId,

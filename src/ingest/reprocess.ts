@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { isPlainObject, parseStoredBody } from '../http/body.js';
 import { transaction, type Pool } from '../db/pool.js';
+import { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
 import { reprocessRaw, selectFailedRaw } from './ingest.sql.js';
 import { normalizeLead } from './normalize.js';
@@ -19,6 +20,8 @@ export interface ReprocessSummary {
  */
 export async function reprocessFailed(pool: Pool, logger: Logger): Promise<ReprocessSummary> {
   const summary: ReprocessSummary = { created: 0, duplicates: 0, stillFailing: 0 };
+  // No hub listens in this process; the servers' safety poll picks the events up.
+  const committed = new EventsCommitted();
   let afterId = 0;
   for (;;) {
     const rows = await selectFailedRaw(pool, afterId, 100);
@@ -40,7 +43,7 @@ export async function reprocessFailed(pool: Pool, logger: Logger): Promise<Repro
             serviceId: null,
           });
           if (outcome?.created) {
-            await appendEvents(tx, [
+            await appendEvents(tx, committed, [
               {
                 type: 'lead.created',
                 payload: { leadId: outcome.leadId, endpoint: row.endpoint, reprocessed: true },

@@ -1,5 +1,6 @@
 import { lockProvidersInIdOrder } from '../allocation/allocation.sql.js';
 import { transaction, type Pool, type Tx } from '../db/pool.js';
+import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
 import { AppError, NotFound, ValidationFailed } from '../http/errors.js';
 import {
@@ -75,7 +76,10 @@ function warningsFor(service: ServiceView): string[] {
 
 /** Operator changes to providers and services, under the locks allocation takes, broadcast as events. */
 export class TopologyService {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly committed: EventsCommitted,
+  ) {}
 
   async createProvider(
     input: Required<Pick<ProviderInput, 'name' | 'quota'>> & ProviderInput,
@@ -89,7 +93,7 @@ export class TopologyService {
         remainingQuota,
         active: input.active ?? true,
       });
-      await appendEvents(tx, [
+      await appendEvents(tx, this.committed, [
         { type: 'provider.updated', payload: { provider, change: 'created' } },
       ]);
       return provider;
@@ -105,7 +109,7 @@ export class TopologyService {
       const remainingQuota = input.remainingQuota ?? Math.min(current.remainingQuota, quota);
       if (remainingQuota > quota) throw invalid('cannot exceed quota', 'remainingQuota');
       const provider = await updateProvider(tx, id, { ...input, quota, remainingQuota });
-      await appendEvents(tx, [
+      await appendEvents(tx, this.committed, [
         { type: 'provider.updated', payload: { provider, change: 'updated' } },
       ]);
       return provider;
@@ -126,7 +130,7 @@ export class TopologyService {
       });
       await replaceMembership(tx, id, staticIds, poolIds);
       const service = (await selectService(tx, id))!;
-      await appendEvents(tx, [
+      await appendEvents(tx, this.committed, [
         { type: 'service.updated', payload: { service, change: 'created' } },
       ]);
       return { service, warnings: warningsFor(service) };
@@ -149,7 +153,7 @@ export class TopologyService {
         await replaceMembership(tx, id, staticIds, poolIds);
       }
       const service = (await selectService(tx, id))!;
-      await appendEvents(tx, [
+      await appendEvents(tx, this.committed, [
         { type: 'service.updated', payload: { service, change: 'updated' } },
       ]);
       return { service, warnings: warningsFor(service) };

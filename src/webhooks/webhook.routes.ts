@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { transaction, type Pool } from '../db/pool.js';
+import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
 import { AppError, InvalidPayload, Unauthorized } from '../http/errors.js';
 import { errorBody, rowId, storableText } from '../http/schemas.js';
@@ -22,13 +23,14 @@ const resetResponse = z.union([
 
 export interface WebhookRoutesOptions {
   pool: Pool;
+  committed: EventsCommitted;
   /** Standard Webhooks secret (`whsec_…`); when set, unsigned calls get 401. */
   secret?: string;
 }
 
 export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async (
   app,
-  { pool, secret },
+  { pool, committed, secret },
 ) => {
   const verifier = secret ? new Webhook(secret) : undefined;
 
@@ -75,7 +77,9 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
         }
         const providers = await resetProviderQuotas(tx, providerIds);
         await recordWebhookResult(tx, eventId, { reset: providers.map((provider) => provider.id) });
-        await appendEvents(tx, [{ type: 'quota.reset', payload: { eventId, providers } }]);
+        await appendEvents(tx, committed, [
+          { type: 'quota.reset', payload: { eventId, providers } },
+        ]);
         request.outcome = 'reset';
         return { ok: true as const, duplicate: false as const, reset: providers.length };
       });

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EventHub, type Subscriber } from '../../src/events/event-hub.js';
+import { EventsCommitted } from '../../src/events/events-committed.js';
 import * as eventsSql from '../../src/events/events.sql.js';
 import { transaction } from '../../src/db/pool.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -32,7 +33,8 @@ async function insertQuietly(n: number): Promise<number> {
 
 describe('EventHub after a stretch without subscribers', () => {
   it('never skips a subscriber who arrives while another client catches the hub up', async () => {
-    const hub = new EventHub(db.pool, db.url, pino({ level: 'silent' }));
+    const committed = new EventsCommitted();
+    const hub = new EventHub(db.pool, db.url, pino({ level: 'silent' }), committed);
     await hub.start();
     try {
       // Client X connects; its ready() has nothing to catch up on yet.
@@ -41,7 +43,7 @@ describe('EventHub after a stretch without subscribers', () => {
 
       // Before X subscribes, an event arrives with nobody listening: the hub skips reading it.
       await transaction(db.pool, (tx) =>
-        eventsSql.appendEvents(tx, [{ type: 'provider.updated', payload: { n: 1 } }]),
+        eventsSql.appendEvents(tx, committed, [{ type: 'provider.updated', payload: { n: 1 } }]),
       );
       await sleep(100);
 
@@ -69,7 +71,7 @@ describe('EventHub after a stretch without subscribers', () => {
       releaseHorizon(afterX);
       await yReady;
 
-      eventsSql.eventsCommitted.emit('committed');
+      committed.announce();
       await vi.waitFor(() => expect(seen).toContain(afterX), { timeout: 3000 });
     } finally {
       await hub.stop();

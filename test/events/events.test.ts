@@ -174,19 +174,22 @@ describe('event ordering across concurrent writers', () => {
     const { appendEvents } = await import('../../src/events/events.sql.js');
     const { transaction } = await import('../../src/db/pool.js');
     const { db, apps } = await fresh();
+    const { committed } = apps[0]!.app.leadflow;
     const client = await listen(apps[0]!);
     let releaseFirst!: () => void;
     const firstMayCommit = new Promise<void>((resolve) => (releaseFirst = resolve));
     let firstDrawn!: () => void;
     const firstHasDrawn = new Promise<void>((resolve) => (firstDrawn = resolve));
     const first = transaction(db.pool, async (tx) => {
-      await appendEvents(tx, [{ type: 'provider.updated', payload: { order: 'first' } }]);
+      await appendEvents(tx, committed, [
+        { type: 'provider.updated', payload: { order: 'first' } },
+      ]);
       firstDrawn();
       await firstMayCommit;
     });
     await firstHasDrawn;
     await transaction(db.pool, (tx) =>
-      appendEvents(tx, [{ type: 'provider.updated', payload: { order: 'second' } }]),
+      appendEvents(tx, committed, [{ type: 'provider.updated', payload: { order: 'second' } }]),
     );
     // The second writer has committed and notified; its id is higher than the open first one's.
     await new Promise((resolve) => setTimeout(resolve, 300));

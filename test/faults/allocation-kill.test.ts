@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AllocationService } from '../../src/allocation/allocation.service.js';
 import { isUnavailable } from '../../src/db/pg-errors.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
+import { EventsCommitted } from '../../src/events/events-committed.js';
 import { IngestService } from '../../src/ingest/ingest.service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -98,8 +99,10 @@ async function expectConsistent(): Promise<void> {
 
 describe('an allocation transaction killed between its statements', () => {
   it('leaves no partial state at any statement boundary, and the retry allocates once', async () => {
-    const ingest = new IngestService(pool, logger);
-    const allocation = new AllocationService(pool, logger);
+    // Nobody listens: the test reads the database, not the stream.
+    const committed = new EventsCommitted();
+    const ingest = new IngestService(pool, logger, committed);
+    const allocation = new AllocationService(pool, logger, committed);
     const boundaries: { statement: number; outcome: string }[] = [];
     for (let statement = 1; statement <= 20; statement++) {
       const { leadId } = await ingest.accept(
