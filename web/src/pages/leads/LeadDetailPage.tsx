@@ -141,6 +141,7 @@ function LeadSections({
                 bodyBase64={raw.bodyBase64}
                 contentType={raw.contentType}
                 bytes={raw.bodyBytes}
+                fileName={`raw-request-${raw.id}`}
               />
             </div>
             <details>
