@@ -7,6 +7,7 @@ import { PageHeader } from '../../components/PageHeader.js';
 import { Panel } from '../../components/Panel.js';
 import { formatDateTime, shortId } from '../../format.js';
 import { useApiData } from '../../hooks/useApiData.js';
+import { PRETTY_JSON_LIMIT, prettyJson } from '../../prettyJson.js';
 import { Link } from '../../router/router.js';
 import { escapeControlCharacters } from './rawBody.js';
 import { RawBodyView } from './RawBodyView.js';
@@ -66,6 +67,24 @@ function Field({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
+/** Client data can be any size or depth; the printer stops early and this says so. */
+function JsonBlock({ value }: { value: unknown }) {
+  const pretty = prettyJson(value);
+  return (
+    <>
+      <pre className="max-h-[32rem] overflow-auto rounded-lg bg-slate-50 p-2 font-mono text-xs">
+        {escapeControlCharacters(pretty.text)}
+      </pre>
+      {pretty.truncated && (
+        <p className="mt-1 text-xs text-slate-700">
+          Too long to show in full: only the first {PRETTY_JSON_LIMIT.toLocaleString('en')}{' '}
+          characters are shown.
+        </p>
+      )}
+    </>
+  );
+}
+
 function text(value: unknown): string {
   if (value === null || value === undefined || value === '') return '—';
   return escapeControlCharacters(typeof value === 'string' ? value : JSON.stringify(value));
@@ -108,9 +127,7 @@ function LeadSections({
         {extra && (
           <div className="mt-4">
             <h3 className="mb-1 text-xs font-medium text-slate-600">Other fields (extra)</h3>
-            <pre className="overflow-auto rounded-lg bg-slate-50 p-2 font-mono text-xs">
-              {JSON.stringify(extra, null, 2)}
-            </pre>
+            <JsonBlock value={extra} />
           </div>
         )}
       </Panel>
@@ -141,6 +158,7 @@ function LeadSections({
                 bodyBase64={raw.bodyBase64}
                 contentType={raw.contentType}
                 bytes={raw.bodyBytes}
+                fileName={`raw-request-${raw.id}`}
               />
             </div>
             <details>
@@ -192,9 +210,9 @@ function LeadSections({
                   <span className="font-semibold text-slate-900">{event.type}</span>
                   <span className="text-slate-600">{formatDateTime(event.createdAt)}</span>
                 </div>
-                <pre className="mt-1 overflow-auto rounded-lg bg-slate-50 p-2 font-mono text-xs">
-                  {JSON.stringify(event.payload, null, 2)}
-                </pre>
+                <div className="mt-1">
+                  <JsonBlock value={event.payload} />
+                </div>
               </li>
             ))}
           </ol>

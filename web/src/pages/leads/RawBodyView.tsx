@@ -1,17 +1,45 @@
-import { useId, useState } from 'react';
-import { decodeBody, escapeControlCharacters } from './rawBody.js';
+import { useId, useMemo, useState } from 'react';
+import { PRETTY_JSON_LIMIT } from '../../prettyJson.js';
+import { base64ToBytes, decodeBody, escapeControlCharacters, shownText } from './rawBody.js';
 
 export interface RawBodyViewProps {
   bodyBase64: string;
   contentType: string | null;
   bytes: number;
+  /** The download's file name, without an extension. */
+  fileName: string;
 }
+
+const LIMIT = PRETTY_JSON_LIMIT.toLocaleString('en');
 
 const PRE =
   'max-h-[32rem] overflow-auto rounded-lg bg-slate-900 p-3 font-mono text-xs leading-relaxed whitespace-pre text-slate-100';
 
-export function RawBodyView({ bodyBase64, contentType, bytes }: RawBodyViewProps) {
-  const body = decodeBody(bodyBase64, contentType);
+/** The views below show a bounded part of a big body; the download is the whole of it. */
+function DownloadBody({ bodyBase64, fileName }: { bodyBase64: string; fileName: string }) {
+  const download = () => {
+    const url = URL.createObjectURL(new Blob([base64ToBytes(bodyBase64)]));
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = fileName;
+    link.click();
+    // The browser fetches the URL after click() returns, so it must outlive this call.
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  };
+  return (
+    <button
+      type="button"
+      onClick={download}
+      className="text-blue-800 underline underline-offset-2 hover:no-underline"
+    >
+      Download the body
+    </button>
+  );
+}
+
+export function RawBodyView({ bodyBase64, contentType, bytes, fileName }: RawBodyViewProps) {
+  // Decoding a big body is not free; toggling the view should not redo it.
+  const body = useMemo(() => decodeBody(bodyBase64, contentType), [bodyBase64, contentType]);
   const [exact, setExact] = useState(false);
   const toggleId = useId();
 
@@ -23,7 +51,8 @@ export function RawBodyView({ bodyBase64, contentType, bytes }: RawBodyViewProps
       <div className="space-y-2">
         <p className="text-sm text-slate-700">
           {bytes} bytes that are not valid UTF-8, shown as a hex dump.
-          {body.truncated && ' Only the first 64 KiB are shown.'}
+          {body.truncated && ' Only the first 64 KiB are shown.'}{' '}
+          <DownloadBody bodyBase64={bodyBase64} fileName={`${fileName}.bin`} />
         </p>
         <pre className={PRE} data-testid="raw-body" data-kind="binary">
           {body.lines.join('\n')}
@@ -33,7 +62,10 @@ export function RawBodyView({ bodyBase64, contentType, bytes }: RawBodyViewProps
   }
 
   const canPretty = body.kind === 'json';
-  const shown = canPretty && !exact ? body.pretty : escapeControlCharacters(body.text);
+  const pretty = canPretty && !exact;
+  const shown = pretty
+    ? { ...body.pretty, text: escapeControlCharacters(body.pretty.text) }
+    : shownText(body.text);
   return (
     <div className="space-y-2">
       <div className="flex flex-wrap items-center justify-between gap-2 text-sm text-slate-700">
@@ -59,8 +91,18 @@ export function RawBodyView({ bodyBase64, contentType, bytes }: RawBodyViewProps
         )}
       </div>
       <pre className={PRE} data-testid="raw-body" data-kind={exact ? 'text' : body.kind}>
-        {shown}
+        {shown.text}
       </pre>
+      <p className="text-sm text-slate-700">
+        {shown.truncated &&
+          (pretty
+            ? `The formatted JSON is too long to show in full: only its first ${LIMIT} characters are shown. `
+            : `The body is too long to show in full: only its first ${LIMIT} characters are shown. `)}
+        <DownloadBody
+          bodyBase64={bodyBase64}
+          fileName={`${fileName}.${body.kind === 'json' ? 'json' : 'txt'}`}
+        />
+      </p>
       {body.kind === 'form' && body.fields.length > 0 && (
         <table className="w-full text-left text-sm">
           <caption className="sr-only">Decoded form fields</caption>
@@ -78,6 +120,15 @@ export function RawBodyView({ bodyBase64, contentType, bytes }: RawBodyViewProps
               </tr>
             ))}
           </tbody>
+          {body.fieldCount > body.fields.length && (
+            <tfoot>
+              <tr>
+                <td colSpan={2} className="pt-2 text-slate-700">
+                  Only the first {body.fields.length} of {body.fieldCount} fields are listed.
+                </td>
+              </tr>
+            </tfoot>
+          )}
         </table>
       )}
     </div>

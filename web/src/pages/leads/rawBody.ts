@@ -1,16 +1,25 @@
 /** Turns the stored request body (exact bytes, base64) into something safe to show. */
 
+import {
+  PRETTY_JSON_LIMIT,
+  prettyJson,
+  truncationNote,
+  type PrettyJson,
+} from '../../prettyJson.js';
+
 export type DecodedBody =
   | { kind: 'empty' }
-  | { kind: 'json'; text: string; pretty: string }
-  | { kind: 'form'; text: string; fields: [string, string][] }
+  | { kind: 'json'; text: string; pretty: PrettyJson }
+  | { kind: 'form'; text: string; fields: [string, string][]; fieldCount: number }
   | { kind: 'text'; text: string }
   | { kind: 'binary'; lines: string[]; truncated: boolean };
 
 const HEX_DUMP_LIMIT = 64 * 1024;
 const BYTES_PER_LINE = 16;
+/** A table row per field is far heavier than a line of text, so fewer are listed. */
+const FORM_FIELD_LIMIT = 1_000;
 
-function base64ToBytes(base64: string): Uint8Array {
+export function base64ToBytes(base64: string): Uint8Array<ArrayBuffer> {
   const binary = atob(base64);
   const bytes = new Uint8Array(binary.length);
   for (let index = 0; index < binary.length; index++) bytes[index] = binary.charCodeAt(index);
@@ -27,6 +36,17 @@ export function escapeControlCharacters(text: string): string {
     const code = char.charCodeAt(0).toString(16).padStart(4, '0');
     return `\\u${code}`;
   });
+}
+
+/** The body as text, escaped, and cut at the same size the pretty-printer stops at. */
+export function shownText(text: string): PrettyJson {
+  if (text.length <= PRETTY_JSON_LIMIT) {
+    return { text: escapeControlCharacters(text), truncated: false };
+  }
+  return {
+    text: `${escapeControlCharacters(text.slice(0, PRETTY_JSON_LIMIT))}\n${truncationNote(PRETTY_JSON_LIMIT)}`,
+    truncated: true,
+  };
 }
 
 function printable(byte: number): string {
@@ -57,12 +77,18 @@ export function decodeBody(base64: string, contentType: string | null): DecodedB
   }
   try {
     const parsed: unknown = JSON.parse(text);
-    return { kind: 'json', text, pretty: JSON.stringify(parsed, null, 2) };
+    return { kind: 'json', text, pretty: prettyJson(parsed) };
   } catch {
     // not JSON; fall through
   }
   if (contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-    return { kind: 'form', text, fields: [...new URLSearchParams(text).entries()] };
+    const fields = [...new URLSearchParams(text).entries()];
+    return {
+      kind: 'form',
+      text,
+      fields: fields.slice(0, FORM_FIELD_LIMIT),
+      fieldCount: fields.length,
+    };
   }
   return { kind: 'text', text };
 }
