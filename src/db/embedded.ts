@@ -15,7 +15,11 @@ export interface EmbeddedDatabase {
 
 export interface EmbeddedOptions {
   dataDir: string;
-  port: number;
+  /**
+   * The port, or how to choose it: called only when no PostgreSQL runs on `dataDir` already,
+   * since one that does keeps the port it has.
+   */
+  port: number | (() => Promise<number>);
   logger?: Logger;
   /** Extra `postgres` flags, e.g. `-c fsync=off` for throwaway test clusters. */
   postgresFlags?: string[];
@@ -69,11 +73,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       stop: async () => undefined,
     };
   }
+  const port = typeof options.port === 'number' ? options.port : await options.port();
   // PostgreSQL says why it would not start only in its log: kept until it has started.
   let failures: string[] | undefined = [];
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
-    port: options.port,
+    port,
     user: USER,
     password: PASSWORD,
     persistent: options.persistent ?? true,
@@ -94,16 +99,16 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   await server.start().catch((error: unknown) => {
     if (error instanceof Error) throw error;
     throw new StartupError(
-      `embedded PostgreSQL stopped during start-up on port ${options.port} with data in ` +
+      `embedded PostgreSQL stopped during start-up on port ${port} with data in ` +
         `${dataDir}: ${failures?.join('; ') || 'run with LOG_LEVEL=debug to see its log'}`,
     );
   });
   failures = undefined;
-  log?.info({ port: options.port, dataDir }, 'embedded PostgreSQL started');
+  log?.info({ port, dataDir }, 'embedded PostgreSQL started');
   const child = (server as unknown as { process?: ChildProcess }).process;
   return {
-    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
-    port: options.port,
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    port,
     // Ctrl-C in a terminal signals PostgreSQL too; once it has exited, the package's stop()
     // would wait forever for an exit event that already happened.
     stop: async () => {

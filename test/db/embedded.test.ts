@@ -2,7 +2,11 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { chooseEmbeddedPort } from '../../src/db/database.js';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { StartupError } from '../../src/errors.js';
 import { freePort, isPortFree } from '../../src/net.js';
@@ -18,6 +22,8 @@ function listen(port: number): Promise<Server> {
 function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
+
+const run = promisify(execFile);
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -68,5 +74,72 @@ describe('startEmbeddedPostgres', () => {
         `on port ${port} .*could not bind IPv4 address "127.0.0.1": Address already in use`,
       ),
     );
+  });
+});
+
+describe('chooseEmbeddedPort', () => {
+  function recordingLogger(): {
+    logger: pino.Logger;
+    lines: () => { level: number; msg: string }[];
+  } {
+    const written: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => written.push(line) });
+    return { logger, lines: () => written.map((line) => JSON.parse(line)) };
+  }
+
+  it('keeps the default port while it is free', async () => {
+    const port = await freePort();
+    const { logger, lines } = recordingLogger();
+    expect(await chooseEmbeddedPort(undefined, logger, port)).toBe(port);
+    expect(lines()).toEqual([]);
+  });
+
+  it('takes a free port instead of a busy default, and says which', async () => {
+    const busy = await freePort();
+    await occupy(busy);
+    const { logger, lines } = recordingLogger();
+    const port = await chooseEmbeddedPort(undefined, logger, busy);
+    expect(port).not.toBe(busy);
+    expect(await isPortFree(port)).toBe(true);
+    expect(lines()).toMatchObject([
+      { level: 30, msg: `port ${busy} is in use; embedded PostgreSQL uses ${port} instead` },
+    ]);
+  });
+
+  it('keeps a port the user set, and refuses it when busy', async () => {
+    const { logger } = recordingLogger();
+    const port = await freePort();
+    expect(await chooseEmbeddedPort(port, logger)).toBe(port);
+    await occupy(port);
+    await expect(chooseEmbeddedPort(port, logger)).rejects.toThrow(
+      new StartupError(
+        `EMBEDDED_PG_PORT=${port} is already in use on 127.0.0.1: ` +
+          'set EMBEDDED_PG_PORT to a free port, or unset it to let Leadflow pick one.',
+      ),
+    );
+  });
+});
+
+describe('leadflow serve with the embedded PostgreSQL', () => {
+  it('stops with one line naming EMBEDDED_PG_PORT when the port set there is busy', async () => {
+    const port = await freePort();
+    await occupy(port);
+    const dataDir = path.join(await tempDir(), 'data');
+    const failure = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        DATA_DIR: dataDir,
+        EMBEDDED_PG_PORT: String(port),
+        PORT: '0',
+      },
+      timeout: 20_000,
+    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    expect(failure).toMatchObject({
+      code: 1,
+      stderr:
+        `EMBEDDED_PG_PORT=${port} is already in use on 127.0.0.1: ` +
+        'set EMBEDDED_PG_PORT to a free port, or unset it to let Leadflow pick one.\n',
+    });
   });
 });
