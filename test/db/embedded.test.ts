@@ -1,13 +1,15 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chooseEmbeddedPort } from '../../src/db/database.js';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { firstClosedDirectory } from '../../src/db/postgres-user.js';
 import { StartupError } from '../../src/errors.js';
 import { freePort, isPortFree } from '../../src/net.js';
 
@@ -120,21 +122,33 @@ describe('chooseEmbeddedPort', () => {
   });
 });
 
+describe('firstClosedDirectory', () => {
+  // Any ids but the owner's: the check reads permission bits, so it needs no such user.
+  const [uid, gid] = [65_534, 65_534];
+
+  it('finds the directory others may not enter on the way, and none when all are open', async () => {
+    const closed = await tempDir(0o700);
+    await mkdir(path.join(closed, 'inner'));
+    expect(await firstClosedDirectory(path.join(closed, 'inner', 'data'), uid, gid)).toBe(closed);
+    await chmod(closed, 0o711);
+    expect(
+      await firstClosedDirectory(path.join(closed, 'inner', 'data'), uid, gid),
+    ).toBeUndefined();
+  });
+});
+
+const serve = (env: Record<string, string>) =>
+  run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+    env: { ...process.env, DATABASE_URL: '', PORT: '0', ...env },
+    timeout: 20_000,
+  }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+
 describe('leadflow serve with the embedded PostgreSQL', () => {
   it('stops with one line naming EMBEDDED_PG_PORT when the port set there is busy', async () => {
     const port = await freePort();
     await occupy(port);
     const dataDir = path.join(await tempDir(), 'data');
-    const failure = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: '',
-        DATA_DIR: dataDir,
-        EMBEDDED_PG_PORT: String(port),
-        PORT: '0',
-      },
-      timeout: 20_000,
-    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    const failure = await serve({ DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port) });
     expect(failure).toMatchObject({
       code: 1,
       stderr:
@@ -142,4 +156,24 @@ describe('leadflow serve with the embedded PostgreSQL', () => {
         'set EMBEDDED_PG_PORT to a free port, or unset it to let Leadflow pick one.\n',
     });
   });
+
+  it.runIf(process.getuid?.() === 0)(
+    'as root, stops with one line when the postgres user cannot reach DATA_DIR',
+    async () => {
+      const closed = await tempDir(0o700);
+      const dataDir = path.join(closed, 'data');
+      const failure = await serve({
+        DATA_DIR: dataDir,
+        EMBEDDED_PG_PORT: String(await freePort()),
+      });
+      expect(failure).toMatchObject({
+        code: 1,
+        stderr:
+          "PostgreSQL refuses to run as root, and the 'postgres' user it then runs as cannot " +
+          `enter ${closed}, which holds the data directory ${dataDir}: set DATA_DIR to a ` +
+          'directory other users can enter, run as a non-root user, or set DATABASE_URL.\n',
+      });
+      expect(existsSync(dataDir)).toBe(false);
+    },
+  );
 });
