@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { withDatabase } from '../src/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { freePort } from '../src/net.js';
 
 export const BENCH_DATABASE = 'leadflow_bench';
 
@@ -36,24 +37,6 @@ async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T
   } finally {
     await client.end();
   }
-}
-
-export function freePort(): Promise<number> {
-  return import('node:net').then(
-    ({ createServer }) =>
-      new Promise<number>((resolve, reject) => {
-        const server = createServer();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-          const address = server.address();
-          server.close(() =>
-            typeof address === 'object' && address
-              ? resolve(address.port)
-              : reject(new Error('no port')),
-          );
-        });
-      }),
-  );
 }
 
 /**

@@ -6,12 +6,13 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { freePort } from '../src/net.js';
 import { Acknowledged, checkConsistency, type ConsistencyReport } from './consistency.js';
 import { wrkVersion } from './load-wrk.js';
 import { machineInfo, toolVersion } from './machine.js';
 import { loadOptions, USAGE, type BenchOptions } from './options.js';
 import { describeProfile, summariseProfile } from './profile.js';
-import { freePort, startBenchPostgres, type BenchPostgres } from './postgres.js';
+import { startBenchPostgres, type BenchPostgres } from './postgres.js';
 import {
   checkTargets,
   describeConsistency,

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { resolveDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
+import { StartupError } from './errors.js';
 import { reprocessFailed } from './ingest/reprocess.js';
 import { createLogger } from './logger.js';
 import { serve } from './server.js';
@@ -82,6 +83,6 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(error);
+  console.error(error instanceof StartupError ? error.message : error);
   process.exit(1);
 });

