@@ -53,7 +53,9 @@ describe('prettyJson', () => {
     const { text, truncated } = prettyJson(nestedArrays(3_000));
     expect(truncated).toBe(false);
     expect(text.length).toBeLessThan(MOST);
-    expect(JSON.parse(text)).toEqual(nestedArrays(3_000));
+    // Compared as compact text: a deep toEqual recurses 3,000 levels and may overflow a
+    // worker's stack, depending on what ran before it.
+    expect(text.replace(/\s/g, '')).toBe('['.repeat(3_000) + ']'.repeat(3_000));
   });
 
   it('stops a 29 KB body of nested arrays at the limit with a note', () => {
