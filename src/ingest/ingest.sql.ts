@@ -198,6 +198,15 @@ export async function selectFailedRaw(
   return rows;
 }
 
+/** Marks a failed raw row refused with `reason`; false when it is no longer `failed`. */
+export async function rejectFailedRaw(pool: Pool, rawId: number, reason: string): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `UPDATE leads_raw SET status = 'rejected', error = $2 WHERE id = $1 AND status = 'failed'`,
+    [rawId, reason],
+  );
+  return rowCount === 1;
+}
+
 /**
  * Creates the lead of a failed raw row, or links it to the lead its key already has.
  * Locks the raw row so two reprocess runs cannot both act on it.

@@ -1,15 +1,17 @@
 import type { Logger } from 'pino';
-import { isPlainObject, parseStoredBody } from '../http/body.js';
+import { TOO_DEEP, UNSUPPORTED, isPlainObject, parseStoredBody } from '../http/body.js';
 import { transaction, type Pool } from '../db/pool.js';
 import { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
-import { reprocessRaw, selectFailedRaw } from './ingest.sql.js';
+import { rejectFailedRaw, reprocessRaw, selectFailedRaw } from './ingest.sql.js';
 import { normalizeLead } from './normalize.js';
 import { uuidv7 } from '../db/ids.js';
 
 export interface ReprocessSummary {
   created: number;
   duplicates: number;
+  /** Failed rows whose body today's rules refuse (e.g. deeper than 64 levels): now `rejected`. */
+  rejected: number;
   stillFailing: number;
 }
 
@@ -19,7 +21,7 @@ export interface ReprocessSummary {
  * transaction that writes its lead, so a second run finds nothing left to do.
  */
 export async function reprocessFailed(pool: Pool, logger: Logger): Promise<ReprocessSummary> {
-  const summary: ReprocessSummary = { created: 0, duplicates: 0, stillFailing: 0 };
+  const summary: ReprocessSummary = { created: 0, duplicates: 0, rejected: 0, stillFailing: 0 };
   // No hub listens in this process; the servers' safety poll picks the events up.
   const committed = new EventsCommitted();
   let afterId = 0;
@@ -30,7 +32,10 @@ export async function reprocessFailed(pool: Pool, logger: Logger): Promise<Repro
       afterId = row.id;
       const payload = parseStoredBody(row.content_type, row.body);
       if (!isPlainObject(payload)) {
-        summary.stillFailing++;
+        // Stored `failed` by an older version that choked on it (a 500 then); the live path
+        // refuses it today, so it becomes the refusal it would be now, with the same reason.
+        const reason = payload === TOO_DEEP ? 'too_deep' : refusalReason(payload);
+        if (await rejectFailedRaw(pool, row.id, reason)) summary.rejected++;
         continue;
       }
       const { fields, extra } = normalizeLead(payload);
@@ -60,4 +65,8 @@ export async function reprocessFailed(pool: Pool, logger: Logger): Promise<Repro
       }
     }
   }
+}
+
+function refusalReason(payload: unknown): string {
+  return payload === UNSUPPORTED ? 'unsupported_media_type' : 'invalid_payload';
 }

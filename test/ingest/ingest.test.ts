@@ -331,6 +331,7 @@ describe('a lead that cannot be normalised', () => {
     expect(await reprocessFailed(db.pool, logger)).toEqual({
       created: 0,
       duplicates: 0,
+      rejected: 0,
       stillFailing: 0,
     });
     const [after] = await rawRowsFor(requestId);
@@ -339,5 +340,27 @@ describe('a lead that cannot be normalised', () => {
     // The sender's retry now finds the reprocessed lead.
     const retry = await post(leadUrl, { email: 'reject@example.com' }, { 'idempotency-key': key });
     expect(retry).toMatchObject({ status: 409, body: { lead_id: after.lead_id } });
+  });
+});
+
+describe('reprocess of rows an older version failed on', () => {
+  it('turns a failed row that today is refused (too deep) into that refusal, once', async () => {
+    const { reprocessFailed } = await import('../../src/ingest/reprocess.js');
+    const { default: pino } = await import('pino');
+    const body = `{"x":${'['.repeat(2900)}${']'.repeat(2900)}}`;
+    const { rows } = await db.pool.query<{ id: number }>(
+      `INSERT INTO leads_raw (endpoint, request_id, content_type, body, status, error)
+       VALUES ('lead', $1, 'application/json', $2, 'failed', 'Maximum call stack size exceeded')
+       RETURNING id`,
+      [randomUUID(), Buffer.from(body)],
+    );
+    const logger = pino({ level: 'silent' });
+    expect(await reprocessFailed(db.pool, logger)).toMatchObject({ rejected: 1, stillFailing: 0 });
+    expect(await reprocessFailed(db.pool, logger)).toMatchObject({ rejected: 0 });
+    const { rows: after } = await db.pool.query(
+      'SELECT status, error FROM leads_raw WHERE id = $1',
+      [rows[0]!.id],
+    );
+    expect(after[0]).toEqual({ status: 'rejected', error: 'too_deep' });
   });
 });
