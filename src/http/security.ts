@@ -1,7 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
-import fastifyUnderPressure from '@fastify/under-pressure';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
@@ -20,7 +19,8 @@ import {
   bearerToken,
   presentedApiKey,
 } from './auth.js';
-import { AppError, Unavailable } from './errors.js';
+import { AppError } from './errors.js';
+import { registerLoadShedding } from './load-shedding.js';
 import { errorBody } from './schemas.js';
 
 export interface SecurityOptions {
@@ -44,9 +44,6 @@ declare module 'fastify' {
 
 /** Never shed, never rate limited: load balancers must see the truth about this instance. */
 const HEALTH_ROUTES = new Set(['/health', '/ready']);
-const SHED_RETRY_AFTER_SECONDS = 5;
-// Sampling the database backlog this often costs nothing and reacts within a quarter second.
-const BACKLOG_CHECK_INTERVAL_MS = 250;
 const LOGIN_ATTEMPTS_PER_MINUTE = 10;
 const HEADERS_TIMEOUT_MS = 10_000;
 
@@ -192,20 +189,13 @@ export async function registerSecurity(
     });
   }
 
-  await app.register(fastifyUnderPressure, {
-    maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS,
-    sampleInterval: 500,
-    // Requests waiting for a database connection, plus leads queued for the next group
-    // commit: past the bound, answering 503 now beats answering 500 after a timeout.
-    healthCheck: async () => pool.waitingCount + ingestBacklog(app) <= config.SHED_DB_BACKLOG,
-    healthCheckInterval: BACKLOG_CHECK_INTERVAL_MS,
-    // A rejection reaches the one error handler, so the 503 has the spec's body.
-    pressureHandler: async (request, _reply, type) => {
-      if (HEALTH_ROUTES.has(request.routeOptions.url ?? '')) return;
-      counters.shed++;
-      request.outcome = type === 'healthCheck' ? 'shed_database_backlog' : `shed_${type}`;
-      throw new Unavailable(SHED_RETRY_AFTER_SECONDS);
-    },
+  registerLoadShedding(app, {
+    maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
+    maxDatabaseBacklog: config.SHED_DB_BACKLOG,
+    // Past the bound, answering 503 now beats answering 500 after a timeout.
+    databaseBacklog: () => pool.waitingCount + ingestBacklog(app),
+    exempt: HEALTH_ROUTES,
+    onShed: () => counters.shed++,
   });
 
   await app.register(fastifyRateLimit, {
