@@ -116,7 +116,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await api.register(ingestRoutes, { ingest, allocation });
   await api.register(allocationRoutes, { ingest, allocation, pool });
   await api.register(webhookRoutes, { pool, secret: config.WEBHOOK_SECRET });
-  await api.register(eventsRoutes, { hub });
+  await api.register(eventsRoutes, { hub, maxClients: limits.maxSseClients });
   await api.register(topologyRoutes, { pool, topology });
   await api.register(leadsRoutes, { pool });
   await registerWebApp(app);
