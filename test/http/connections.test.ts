@@ -1,5 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,42 @@ describe('connection limits', () => {
       connectionLimits({ ...defaults, MAX_CONNECTIONS: 50, MAX_SSE_CLIENTS: 40 }, 1024),
     ).toEqual({ maxConnections: 50, maxSseClients: 40 });
     expect(app.app.server.maxConnections).toBe(connectionLimits(defaults).maxConnections);
+  });
+});
+
+describe('at MAX_CONNECTIONS', () => {
+  it('closes the connection beyond it, gives back idle keep-alive ones, and serves again', async () => {
+    const capped = await startTestApp(db, { MAX_CONNECTIONS: '2' });
+    const port = Number(new URL(capped.url).port);
+    const open = (): Promise<{ socket: Socket; closed: Promise<void>; answer(): string }> =>
+      new Promise((resolve, reject) => {
+        let answer = '';
+        const socket = connect(port, '127.0.0.1');
+        const closed = new Promise<void>((done) => socket.on('close', () => done()));
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+        socket.on('error', () => undefined);
+        socket.once('connect', () => resolve({ socket, closed, answer: () => answer }));
+        socket.once('error', reject);
+      });
+    const health = 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n';
+    try {
+      // Two keep-alive connections, each idle after one answered request.
+      const idle = [await open(), await open()];
+      for (const connection of idle) connection.socket.write(health);
+      await expect.poll(() => idle.every((c) => c.answer().includes('HTTP/1.1 200'))).toBe(true);
+
+      const beyond = await open();
+      await beyond.closed;
+      expect(beyond.answer()).toBe('');
+      await Promise.all(idle.map((connection) => connection.closed));
+
+      const next = await open();
+      next.socket.write(health.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
+      await next.closed;
+      expect(next.answer()).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      await capped.close();
+    }
   });
 });
 
