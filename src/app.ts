@@ -21,6 +21,11 @@ import { eventsRoutes } from './events/events.routes.js';
 import { startEventRetention } from './events/retention.js';
 import { healthRoutes } from './health/health.routes.js';
 import { registerBodyParsers } from './http/body.js';
+import {
+  answerClientError,
+  connectionLimits,
+  limitConnections,
+} from './http/security/connections.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { generateRequestId, registerRequestContext } from './http/request-context.js';
 import { registerSecurity } from './http/security/index.js';
@@ -66,8 +71,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 72_000,
+    // Node enforces headersTimeout (10 s) and requestTimeout by a sweep every 30 s by default:
+    // a socket that never sends a byte held its descriptor up to 40 s, now up to 11 s. The
+    // sweep walks only connections mid-request, a few µs per thousand.
+    http: { connectionsCheckingInterval: 1000 },
+    clientErrorHandler: answerClientError,
     return503OnClosing: true,
   });
+  const limits = connectionLimits(config);
+  limitConnections(app, limits.maxConnections);
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -118,7 +130,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await api.register(ingestRoutes, { ingest, allocation });
   await api.register(allocationRoutes, { ingest, allocation, pool });
   await api.register(webhookRoutes, { pool, committed, secret: config.WEBHOOK_SECRET });
-  await api.register(eventsRoutes, { hub });
+  await api.register(eventsRoutes, { hub, maxClients: limits.maxSseClients });
   await api.register(topologyRoutes, { pool, topology });
   await api.register(leadsRoutes, { pool });
   await registerWebApp(app);

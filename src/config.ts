@@ -53,6 +53,9 @@ export const configSchema = z.object({
   // Load shedding (503 + Retry-After) past either bound; see src/http/security/load-shedding.ts.
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(1).default(1000),
   SHED_DB_BACKLOG: z.coerce.number().int().min(1).default(2000),
+  // Unset: derived from the open-file limit at start; see src/http/security/connections.ts.
+  MAX_CONNECTIONS: z.coerce.number().int().min(1).optional(),
+  MAX_SSE_CLIENTS: z.coerce.number().int().min(1).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -33,7 +33,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   }
   const app = await buildApp({ config, pool, databaseUrl: database.url, logger });
   const url = await app.listen({ port: config.PORT, host: config.HOST });
-  logger.info({ url, dashboard: `${url}/dashboard`, docs: `${url}/docs` }, 'Leadflow is listening');
+  logger.info(
+    {
+      url,
+      dashboard: `${url}/dashboard`,
+      docs: `${url}/docs`,
+      maxConnections: app.server.maxConnections,
+    },
+    'Leadflow is listening',
+  );
   warnIfExposed(config, logger);
   let closing: Promise<void> | undefined;
   return {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { Unavailable } from '../http/errors.js';
 import type { EventHub, Subscriber } from './event-hub.js';
 import { formatEvent, type StoredEvent } from './events.sql.js';
 
@@ -7,8 +8,23 @@ const HEARTBEAT_MS = 15_000;
 // A client further behind than this many bytes is disconnected; it resumes by Last-Event-ID
 // from the database, so a slow reader costs memory only up to this bound.
 const MAX_BUFFERED_BYTES = 1024 * 1024;
+// Browsers' EventSource gives up on a 503; other clients retry after this.
+const FULL_RETRY_AFTER_SECONDS = 5;
 
-export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (app, { hub }) => {
+const STREAM_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  // A stream's socket is never reused: when the stream ends (shutdown, slow client), the
+  // connection goes with it instead of idling and holding up a graceful close.
+  connection: 'close',
+  'x-accel-buffering': 'no',
+};
+
+export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub; maxClients: number }> = async (
+  app,
+  { hub, maxClients },
+) => {
+  let clients = 0;
   app.get(
     '/api/events',
     {
@@ -22,6 +38,18 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (app
       },
     },
     async (request, reply) => {
+      if (clients >= maxClients) {
+        request.outcome = 'sse_clients_full';
+        throw new Unavailable(FULL_RETRY_AFTER_SECONDS);
+      }
+      // Fastify's automatic HEAD runs this handler, but Node sends a HEAD response's headers
+      // only with end(): a hijacked stream would never answer.
+      if (request.method === 'HEAD') {
+        return reply.code(200).headers(STREAM_HEADERS).send();
+      }
+      clients++;
+      // 'close' comes once, whether the stream ends, the client leaves, or this handler fails.
+      reply.raw.once('close', () => clients--);
       await hub.ready();
       let resumeFrom = Number.parseInt(
         request.headers['last-event-id'] ?? request.query.lastEventId ?? '',
@@ -33,15 +61,7 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub }> = async (app
         resumeFrom = NaN;
       const response = reply.raw;
       reply.hijack();
-      response.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        // A stream's socket is never reused: when the stream ends (shutdown, slow client), the
-        // connection goes with it instead of idling and holding up a graceful close.
-        connection: 'close',
-        'x-accel-buffering': 'no',
-        'x-request-id': request.id,
-      });
+      response.writeHead(200, { ...STREAM_HEADERS, 'x-request-id': request.id });
       response.write('retry: 2000\n\n');
 
       let sentUpTo =

@@ -22,10 +22,20 @@ export interface ServerProcess {
 export async function spawnServer(
   databaseUrl: string,
   env: Record<string, string> = {},
-  { port, timeoutMs = 30_000 }: { port?: number; timeoutMs?: number } = {},
+  {
+    port,
+    timeoutMs = 30_000,
+    openFileLimit,
+  }: { port?: number; timeoutMs?: number; openFileLimit?: number } = {},
 ): Promise<ServerProcess> {
   const chosenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+  const node = [process.execPath, '--import', 'tsx', 'src/cli.ts', 'serve'];
+  // exec: the child is node itself, so kill() and the exit code are the server's own.
+  const [command, ...args] =
+    openFileLimit === undefined
+      ? node
+      : ['bash', '-c', `ulimit -n ${openFileLimit} && exec "$@"`, 'bash', ...node];
+  const child = spawn(command!, args, {
     cwd: projectRoot,
     env: {
       PATH: process.env.PATH,

@@ -209,7 +209,30 @@ describe('property: hostile bodies on both ingestion routes (SPEC §8)', () => {
         expect(rows.map((row) => row.request_id).sort()).toEqual([...ids].sort());
         for (const row of rows) expect(row.body.equals(request.body)).toBe(true);
       }),
-      { numRuns: 250, interruptAfterTimeLimit: 45_000, markInterruptAsFailure: false },
+      {
+        numRuns: 250,
+        interruptAfterTimeLimit: 45_000,
+        markInterruptAsFailure: false,
+        // Every run starts with one request of each kind of answer, whatever the draw.
+        examples: [
+          [{ route: '/api/lead', contentType: 'application/json', body: Buffer.from('{"a":1}') }],
+          [
+            {
+              route: '/api/lead',
+              contentType: 'application/json',
+              body: Buffer.from(`{"x":${'['.repeat(3000)}${']'.repeat(3000)}}`),
+            },
+          ],
+          [
+            {
+              route: '/api/request-service',
+              contentType: 'application/json',
+              body: Buffer.from('{"serviceId":2147483647}'),
+            },
+          ],
+          [{ route: '/api/request-service', contentType: 'text/plain', body: Buffer.from('x') }],
+        ],
+      },
     );
     console.info('hostile bodies, answers seen:', statuses);
     // The generators must reach the interesting answers, not only one kind.

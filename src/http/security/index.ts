@@ -24,6 +24,9 @@ export interface SecurityOptions {
   ingestBacklog: () => number;
 }
 
+/** Never shed: load balancers must see the truth about this instance. */
+const HEALTH_ROUTES = new Set(['/health', '/ready']);
+
 // Node's default lets a client trickle headers for 60 s per connection (slowloris); the whole
 // request stays bounded by requestTimeout (app.ts).
 const HEADERS_TIMEOUT_MS = 10_000;
@@ -51,7 +54,13 @@ export async function registerSecurity(
   registerSecurityHeaders(app);
   if (!sessions) registerHostCheck(app, config.ALLOWED_HOSTS);
   await registerCors(app, config.CORS_ORIGINS);
-  await registerLoadShedding(app, { config, pool, ingestBacklog, counters });
+  registerLoadShedding(app, {
+    maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
+    maxDatabaseBacklog: config.SHED_DB_BACKLOG,
+    databaseBacklog: () => pool.waitingCount + ingestBacklog(),
+    exempt: HEALTH_ROUTES,
+    onShed: () => counters.shed++,
+  });
   await registerRateLimit(app, config.RATE_LIMIT_PER_MINUTE, keys, counters);
   registerBrowserWriteChecks(app, { cookieCanIngest: testTools && keys.enabled });
   registerAuthentication(app, { keys, sessions, testTools }, counters);
