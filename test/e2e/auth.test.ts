@@ -45,6 +45,8 @@ describe('with ADMIN_TOKEN set', () => {
     // The session cookie also opens the event stream, which cannot send headers.
     await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
     await waitForStream(page, 'live');
+    // The stream can be live before the providers' first fetch has rendered: wait for the bars.
+    await waitForQuotas(page, { P1: { remaining: 10, total: 10 } }, 5000);
     expect((await quotas(page))['P1']).toEqual({ remaining: 10, total: 10 });
     const answer = await postJson(`${server.url}/api/request-service`, { serviceId: 1 });
     expect(answer.status).toBe(201);
