@@ -28,7 +28,7 @@ import {
 } from './http/security/connections.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { generateRequestId, registerRequestContext } from './http/request-context.js';
-import { registerSecurity } from './http/security/index.js';
+import { registerSecurity, registerSessionRoutes } from './http/security/index.js';
 import { ingestRoutes } from './ingest/ingest.routes.js';
 import { IngestService } from './ingest/ingest.service.js';
 import { leadsRoutes } from './leads/leads.routes.js';
@@ -67,20 +67,39 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     genReqId: generateRequestId,
     // One line per request is written in request-context.ts, with the lead and outcome.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.TRUST_PROXY,
+    // The nearest TRUST_PROXY hops are proxies (what Fastify does for a number, which its
+    // types do not accept).
+    trustProxy: config.TRUST_PROXY > 0 ? (_address, hop) => hop < config.TRUST_PROXY : false,
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 72_000,
     // Node enforces headersTimeout (10 s) and requestTimeout by a sweep every 30 s by default:
     // a socket that never sends a byte held its descriptor up to 40 s, now up to 11 s. The
     // sweep walks only connections mid-request, a few µs per thousand.
-    http: { connectionsCheckingInterval: 1000 },
+    // requireHostHeader: a request without Host reaches the app, which answers it in the spec's
+    // shape (403 invalid_host while ADMIN_TOKEN is unset) instead of Node's bare 400.
+    http: { connectionsCheckingInterval: 1000, requireHostHeader: false },
+    // A URL the router cannot decode (`/%zz`): Fastify's own answer named its internal code
+    // and echoed the URL.
+    frameworkErrors: (_error, request, reply) => {
+      request.outcome = 'bad_url';
+      void reply
+        .header('x-request-id', request.id)
+        .type('application/json; charset=utf-8')
+        .status(400 as never)
+        .send('{"ok":false,"error":"bad_request"}' as never);
+    },
     clientErrorHandler: answerClientError,
     return503OnClosing: true,
   });
   const limits = connectionLimits(config);
   limitConnections(app, limits.maxConnections);
 
+  // Node answers an Expect other than 100-continue with a bare 417 unless someone listens.
+  app.server.on('checkExpectation', (_request, response) => {
+    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8' });
+    response.end('{"ok":false,"error":"expectation_failed"}');
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerBodyParsers(app);
@@ -92,7 +111,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     maxBatch: config.INGEST_MAX_BATCH,
     refusedBytesPerMinute: config.REFUSED_BYTES_PER_MINUTE,
   });
-  await registerSecurity(app, { config, pool, ingestBacklog: () => ingest.pending });
+  const sessionRoutes = await registerSecurity(app, {
+    config,
+    pool,
+    ingestBacklog: () => ingest.pending,
+  });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -126,6 +149,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   drainKeepAliveOnClose(app);
 
   const api = app.withTypeProvider<ZodTypeProvider>();
+  registerSessionRoutes(app, sessionRoutes);
   await api.register(healthRoutes, { pool });
   await api.register(ingestRoutes, { ingest, allocation });
   await api.register(allocationRoutes, { ingest, allocation, pool });

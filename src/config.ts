@@ -44,12 +44,32 @@ export const configSchema = z.object({
     .optional(),
   ENABLE_TEST_TOOLS: booleanFlag,
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
-  CORS_ORIGINS: commaList,
+  CORS_ORIGINS: commaList.pipe(
+    z.array(
+      z
+        .string()
+        .regex(
+          /^(\*|https?:\/\/[^/\s]+)$/,
+          'each must be an origin (scheme://host[:port], no path) or *',
+        ),
+    ),
+  ),
   // Host names answered besides loopback ones while ADMIN_TOKEN is unset (DNS rebinding).
-  ALLOWED_HOSTS: commaList,
+  ALLOWED_HOSTS: commaList.pipe(
+    z.array(z.string().regex(/^[\w.-]+$/, 'each must be a host name, without scheme or port')),
+  ),
   // Refused (400/415) bodies one sender may have stored per minute; beyond it 429.
   REFUSED_BYTES_PER_MINUTE: byteSize.default(16 * 1024 * 1024),
-  TRUST_PROXY: booleanFlag,
+  // How many reverse proxies stand in front: the client's address is the one the nearest of
+  // them appended to X-Forwarded-For. Trusting every hop (Fastify's `true`) took the
+  // left-most address, which the client writes itself, so one client could pose as many
+  // and escape per-address limits. `1`/`true` = one proxy, `0`/`false`/unset = none.
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((value) => (value === 'true' ? '1' : value === 'false' ? '0' : (value ?? '0')))
+    .pipe(z.string().regex(/^\d{1,2}$/, 'a number of proxies in front (0, 1, 2 …), or true/false'))
+    .transform(Number),
   // Load shedding (503 + Retry-After) past either bound; see src/http/security/load-shedding.ts.
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(1).default(1000),
   SHED_DB_BACKLOG: z.coerce.number().int().min(1).default(2000),

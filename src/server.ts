@@ -8,6 +8,7 @@ import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { warnIfExposed } from './http/security/index.js';
 import { seedDemo } from './topology/seed.js';
+import { StartupError } from './errors.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -24,7 +25,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const database = await resolveDatabase(config, logger);
   const pool = createPool({ connectionString: database.url, max: config.DB_POOL_SIZE, logger });
   try {
-    await migrate(pool, logger);
+    await migrate(pool, logger).catch((error: unknown) => {
+      throw unreachableDatabase(error, database.embedded ? undefined : database.url);
+    });
     if (database.embedded || config.SEED_DEMO) await seedDemo(pool, logger);
   } catch (error) {
     await pool.end();
@@ -32,7 +35,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     throw error;
   }
   const app = await buildApp({ config, pool, databaseUrl: database.url, logger });
-  const url = await app.listen({ port: config.PORT, host: config.HOST });
+  let url: string;
+  try {
+    url = await app.listen({ port: config.PORT, host: config.HOST });
+  } catch (error) {
+    await app.close();
+    await pool.end();
+    await database.embedded?.stop();
+    throw cannotListen(error, config);
+  }
   logger.info(
     {
       url,
@@ -68,4 +79,41 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     else logger.info({ signal }, 'shutting down');
     await server.close();
   });
+}
+
+const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
+// SQLSTATEs of a server that answers but will not let us in: wrong password or user, no such
+// database.
+const ACCESS_FAILURES = new Set(['28P01', '28000', '3D000']);
+
+/** The first contact with DATABASE_URL failed in a way its owner can fix: say so in a line. */
+function unreachableDatabase(error: unknown, url: string | undefined): unknown {
+  const code = (error as { code?: string }).code;
+  if (url === undefined || code === undefined) return error;
+  if (!CONNECTION_FAILURES.has(code) && !ACCESS_FAILURES.has(code)) return error;
+  const target = new URL(url);
+  const where = `${target.hostname}:${target.port || 5432}${target.pathname}`;
+  return new StartupError(
+    `cannot use the database in DATABASE_URL (${where}): ${(error as Error).message} — check that PostgreSQL runs there and the URL's user, password and database are right`,
+  );
+}
+
+function cannotListen(error: unknown, config: Config): unknown {
+  const code = (error as { code?: string }).code;
+  if (code === 'EADDRINUSE') {
+    return new StartupError(
+      `PORT=${config.PORT} is already in use on ${config.HOST}: set PORT to a free port`,
+    );
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL') {
+    return new StartupError(
+      `HOST=${config.HOST} is not an address of this machine: set HOST to one (127.0.0.1, 0.0.0.0, …)`,
+    );
+  }
+  if (code === 'EACCES') {
+    return new StartupError(
+      `PORT=${config.PORT} needs privileges this user does not have: use a port above 1023`,
+    );
+  }
+  return error;
 }

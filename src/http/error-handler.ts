@@ -31,6 +31,15 @@ const STATUS_CODES: Record<number, string> = {
   503: 'unavailable',
 };
 
+/**
+ * SQLSTATE class 22: PostgreSQL refused a value (out of range, bad syntax, NUL). Every route
+ * checks its input so that this cannot happen; if a check is missing, the client still gets
+ * its 400 — never a 500 for what it sent (SPEC §8) — and the log says which check.
+ */
+function isDataException(error: FastifyError): boolean {
+  return /^22[0-9A-Z]{3}$/.test(error.code ?? '') && 'severity' in error;
+}
+
 function toAppError(error: FastifyError): AppError | null {
   if (error instanceof AppError) return error;
   const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
@@ -43,6 +52,7 @@ function toAppError(error: FastifyError): AppError | null {
     return new ValidationFailed(details);
   }
   if (isUnavailable(error)) return new Unavailable();
+  if (isDataException(error)) return new InvalidPayload();
   const status = error.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
     return new AppError(status, STATUS_CODES[status] ?? 'bad_request');
@@ -55,7 +65,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error);
     if (appError) {
-      if (appError.statusCode >= 500) {
+      if (isDataException(error)) {
+        request.log.warn({ err: error }, 'input PostgreSQL refused reached a query: add a check');
+      } else if (appError.statusCode >= 500) {
         request.log.warn({ err: error, outcome: appError.code }, 'request failed: unavailable');
       }
       request.outcome ??= appError.code;

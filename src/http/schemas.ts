@@ -41,6 +41,13 @@ export const validatedByHandler: FastifySchemaCompiler<unknown> = () => (value) 
 /** A row id: a positive PostgreSQL integer. A larger one would fail its query (SPEC §8). */
 export const rowId = z.number().int().positive().max(MAX_INTEGER_ID);
 
+/** A row id in a path: decimal digits only (no `0x10`, `1e3`, ` 1`), within integer. */
+export const rowIdParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, 'a positive integer id')
+  .transform(Number)
+  .pipe(rowId);
+
 /**
  * Text PostgreSQL can store: no NUL, no lone UTF-16 surrogate. Either fails the query that
  * writes or looks it up, which was a 500 for a provider name or a webhook event id (SPEC §8).

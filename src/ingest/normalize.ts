@@ -92,13 +92,21 @@ export function normalizeLead(payload: Record<string, unknown>): NormalizedLead 
   return { fields, extra };
 }
 
-/** `service` in a payload, as an id or a slug; undefined when the payload names none. */
+/**
+ * `service` in a payload, as an id or a slug; undefined when the payload names none (absent,
+ * null, or an empty string, as forms send). Any other value is a reference, which may name no
+ * service (`1e400`, `-1`, `{}`): the lead's answer then says service_not_found rather than
+ * silently treating it as no service.
+ */
 export function serviceReference(payload: Record<string, unknown>): number | string | undefined {
   const value = payload['service'] ?? payload['serviceId'] ?? payload['service_id'];
-  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
-  if (typeof value === 'string' && value.trim() !== '') {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') {
     const trimmed = value.trim();
-    return /^\d{1,9}$/.test(trimmed) ? Number(trimmed) : trimmed;
+    if (trimmed === '') return undefined;
+    return /^\d{1,10}$/.test(trimmed) ? Number(trimmed) : trimmed;
   }
-  return undefined;
+  // Objects, arrays, booleans: no slug looks like that, so they name nothing.
+  return JSON.stringify(value) ?? '';
 }

@@ -11,9 +11,19 @@ function encodeCursor(createdAt: string, id: string): string {
   return Buffer.from(`${createdAt}|${id}`).toString('base64url');
 }
 
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !z.uuid().safeParse(id).success) {
+  // Exactly what encodeCursor writes: JavaScript's Date.parse takes strings PostgreSQL's
+  // timestamptz refuses ("1", "hello 2020"), which were a 500.
+  if (
+    !createdAt ||
+    !id ||
+    !ISO_INSTANT.test(createdAt) ||
+    Number.isNaN(Date.parse(createdAt)) ||
+    !z.uuid().safeParse(id).success
+  ) {
     throw new InvalidPayload();
   }
   return { createdAt, id };

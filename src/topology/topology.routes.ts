@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Pool } from '../db/pool.js';
-import { errorBody, rowId, storableText } from '../http/schemas.js';
+import { errorBody, rowId, rowIdParam, storableText } from '../http/schemas.js';
 import { SLUG_PATTERN } from './slug.js';
 import { selectProviders, selectServices } from './topology.sql.js';
 import type { TopologyService } from './topology.service.js';
@@ -50,7 +50,7 @@ const servicePatch = z
   .partial()
   .strict();
 
-const idParam = z.object({ id: z.coerce.number().pipe(rowId) });
+const idParam = z.object({ id: rowIdParam });
 
 export interface TopologyRoutesOptions {
   pool: Pool;

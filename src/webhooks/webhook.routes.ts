@@ -61,7 +61,9 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
       const headerId = request.headers['webhook-id'];
       const eventId =
         request.body.eventId ?? (verifier && typeof headerId === 'string' ? headerId : undefined);
-      if (!eventId) throw new InvalidPayload();
+      // The header is held to the body's rule: 1–255 characters (a 3,000-character id
+      // overflowed the primary key's index entry, a 500).
+      if (!eventId || eventId.length > 255) throw new InvalidPayload();
       const providerIds = request.body.providerIds ? [...new Set(request.body.providerIds)] : null;
 
       return transaction(pool, async (tx) => {

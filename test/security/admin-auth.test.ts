@@ -165,6 +165,41 @@ describe('ADMIN_TOKEN', () => {
     expect((await get('/api/providers', { cookie })).status).toBe(200);
   });
 
+  it('needs its own Origin for a cookie write, whatever other credential-looking header comes along', async () => {
+    const cookie = sessionCookieOf(await login(server.url, ADMIN_TOKEN)).split(';')[0]!;
+    const patch = (headers: Record<string, string>) =>
+      fetch(`${server.url}/api/providers/8`, {
+        method: 'PATCH',
+        headers: { cookie, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ active: true }),
+      });
+    const junks: Record<string, string>[] = [
+      {},
+      { 'x-api-key': 'garbage' },
+      { authorization: 'Bearer garbage' },
+    ];
+    for (const junk of junks) {
+      const res = await patch(junk);
+      expect(res.status, JSON.stringify(junk)).toBe(403);
+      expect(await res.json()).toEqual({ ok: false, error: 'forbidden_origin' });
+    }
+    expect((await patch({ origin: server.url })).status).toBe(200);
+    // The admin token itself is not a cookie: scripts need no Origin.
+    expect((await patch({ authorization: `Bearer ${ADMIN_TOKEN}` })).status).toBe(200);
+  });
+
+  it('revokes every session a logout carries, even behind a planted cookie', async () => {
+    const cookie = sessionCookieOf(await login(server.url, ADMIN_TOKEN)).split(';')[0]!;
+    const planted = `${SESSION_COOKIE}=garbage; ${cookie}`;
+    expect((await get('/api/providers', { cookie: planted })).status).toBe(200);
+    const logout = await fetch(`${server.url}/api/logout`, {
+      method: 'POST',
+      headers: { cookie: planted, origin: server.url },
+    });
+    expect(logout.status).toBe(200);
+    expect((await get('/api/providers', { cookie })).status).toBe(401);
+  });
+
   it('revokes a session on logout on every instance, not only in the browser', async () => {
     const other = await startTestApp(db, { ADMIN_TOKEN, INGEST_API_KEYS: INGEST_KEY });
     try {

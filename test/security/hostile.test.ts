@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { post, startTestApp, type TestApp } from '../helpers/app.js';
@@ -88,7 +89,7 @@ describe('raw-first has no exceptions', () => {
     expect(answers).toEqual([400, 400, 400]);
   });
 
-  it.each([['2147483648'], ['1e20'], ['"99999999999"'], ['"\\u0000"']])(
+  it.each([['2147483648'], ['1e20'], ['"99999999999"'], ['"\\u0000"'], ['1e400'], ['-0'], ['{}']])(
     'stores a lead naming service %s and says the service is not found',
     async (service) => {
       const requestId = randomUUID();
@@ -133,6 +134,26 @@ describe('raw-first has no exceptions', () => {
       body: { ok: true, lead_id: first.body.lead_id, service_id: 2, deduplicated: true },
     });
     expect(second.body.providers).toHaveLength(3);
+  });
+});
+
+describe('bounded work', () => {
+  it('parses a form repeating one key 100,000 times in linear time', async () => {
+    // Copying the array per repeat took 17.7 s for 40,000 (quadratic): this one would outlast
+    // the test's timeout.
+    const body = Array(100_000).fill('x=1').join('&');
+    const res = await fetch(`${server.url}/api/lead`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    expect(res.status).toBe(201);
+    const { lead_id: leadId } = (await res.json()) as { lead_id: string };
+    const { rows } = await db.pool.query<{ n: number }>(
+      `SELECT jsonb_array_length(extra->'x') AS n FROM leads WHERE id = $1`,
+      [leadId],
+    );
+    expect(rows[0]!.n).toBe(100_000);
   });
 });
 
@@ -245,6 +266,17 @@ describe('no 500 for client input on configuration routes', () => {
     ['POST', '/api/webhook/reset-quota', { eventId: 'ok', providerIds: [2147483648] }],
     ['GET', '/api/leads?q=%00', undefined],
     ['GET', '/api/leads?cursor=%00', undefined],
+    ...['1', 'hello 2020', '-1', '+275760-09-13T00:00:00.000Z'].map(
+      (time): [string, string, unknown] => [
+        'GET',
+        `/api/leads?cursor=${Buffer.from(`${time}|00000000-0000-4000-8000-000000000000`).toString('base64url')}`,
+        undefined,
+      ],
+    ),
+    ['PATCH', '/api/providers/0x10', { quota: 1 }],
+    ['PATCH', '/api/providers/1e3', { quota: 1 }],
+    ['GET', '/%zz', undefined],
+    ['GET', '/api/leads/%ff', undefined],
     ['GET', '/api/leads/00000000-0000-0000-0000-00000000000%00', undefined],
     ['GET', '/api/allocations?limit=1e400', undefined],
   ];
@@ -258,6 +290,85 @@ describe('no 500 for client input on configuration routes', () => {
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect(await res.json()).toMatchObject({ ok: false, error: expect.any(String) });
+  });
+});
+
+describe('refusals Node would answer itself', () => {
+  function raw(text: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      socket.on('end', () => resolve(answer));
+      socket.on('error', reject);
+      socket.end(text);
+    });
+  }
+
+  it('answers a request without Host in the spec shape (403 invalid_host in the open default)', async () => {
+    const answer = await raw('GET /api/providers HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 403/);
+    expect(answer).toContain('{"ok":false,"error":"invalid_host"}');
+  });
+
+  it('answers an unknown Expect with 417 in the spec shape', async () => {
+    const answer = await raw(
+      'POST /api/lead HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 200-ok\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}',
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 417/);
+    expect(answer).toContain('{"ok":false,"error":"expectation_failed"}');
+  });
+});
+
+describe('behind a proxy (TRUST_PROXY=1)', () => {
+  it('checks the Host header itself and takes the address the proxy appended', async () => {
+    const proxied = await startTestApp(db, {
+      TRUST_PROXY: '1',
+      REFUSED_BYTES_PER_MINUTE: String(10_000),
+      RATE_LIMIT_PER_MINUTE: '0',
+    });
+    try {
+      const ask = (
+        headers: Record<string, string>,
+        method = 'GET',
+        path = '/api/providers',
+        body?: string,
+      ) =>
+        new Promise<number>((resolve, reject) => {
+          const outgoing = http.request(
+            `${proxied.url}${path}`,
+            { method, headers, agent: false },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          outgoing.on('error', reject);
+          outgoing.end(body);
+        });
+      // A rebinding page can add X-Forwarded-Host to its own requests; the Host is what counts.
+      expect(await ask({ host: 'rebind.evil.example', 'x-forwarded-host': 'localhost' })).toBe(403);
+      // The client writes the left of X-Forwarded-For itself: it must not buy a new budget.
+      const refused = `[${'1,'.repeat(2999)}1]`;
+      const statuses = [];
+      for (const client of ['10.0.0.1', '10.0.0.2']) {
+        statuses.push(
+          await ask(
+            {
+              host: '127.0.0.1',
+              'content-type': 'application/json',
+              'x-forwarded-for': `${client}, 192.0.2.7`,
+            },
+            'POST',
+            '/api/lead',
+            refused,
+          ),
+        );
+      }
+      expect(statuses).toEqual([400, 429]);
+    } finally {
+      await proxied.close();
+    }
   });
 });
 

@@ -201,3 +201,12 @@ describe('without WEBHOOK_SECRET', () => {
     }
   });
 });
+
+describe('an event id from the webhook-id header', () => {
+  it('is held to the body rule: over 255 characters is 400, never 500', async () => {
+    const long = await send(signed('{}', { id: `msg_${'x'.repeat(3000)}` }));
+    expect(long).toMatchObject({ status: 400, body: { ok: false, error: 'invalid_payload' } });
+    expect((await send(signed('{}', { id: `msg_${'y'.repeat(300)}` }))).status).toBe(400);
+    expect(await refilled()).toBe(0);
+  });
+});

@@ -22,22 +22,57 @@ export interface Credentials {
 const unauthorized = (): AppError =>
   new AppError(401, 'unauthorized', {}, { 'www-authenticate': 'Bearer realm="leadflow"' });
 
-/** The session cookie a request carries, if any. */
-export function sessionCookieOf(app: FastifyInstance, request: FastifyRequest): string | undefined {
+/**
+ * Every session cookie a request carries. Usually one; a sibling subdomain can plant a second
+ * with the same name, and taking only the first let a planted one hide the real session from
+ * a logout (which then revoked nothing) or from authentication.
+ */
+export function sessionCookiesOf(request: FastifyRequest): string[] {
   const header = request.headers.cookie;
-  return header === undefined ? undefined : app.parseCookie(header)[SESSION_COOKIE];
+  if (header === undefined) return [];
+  const values: string[] = [];
+  for (const pair of header.split(';')) {
+    const separator = pair.indexOf('=');
+    if (separator < 0 || pair.slice(0, separator).trim() !== SESSION_COOKIE) continue;
+    values.push(pair.slice(separator + 1).trim());
+  }
+  return values;
 }
 
-/** Whether the request is an operator's: the admin token as bearer, or a live session. */
-export async function isAdmin(
-  app: FastifyInstance,
+async function hasLiveSession(sessions: AdminSessions, request: FastifyRequest): Promise<boolean> {
+  for (const cookie of sessionCookiesOf(request)) {
+    if (await sessions.verify(cookie)) return true;
+  }
+  return false;
+}
+
+/** How a request proves it is an operator's: the admin token as bearer, or a live session. */
+async function adminCredential(
   sessions: AdminSessions,
   request: FastifyRequest,
-): Promise<boolean> {
+): Promise<'token' | 'session' | null> {
   const bearer = bearerToken(request);
-  if (bearer !== undefined && sessions.isToken(bearer)) return true;
-  const cookie = sessionCookieOf(app, request);
-  return cookie !== undefined && (await sessions.verify(cookie));
+  if (bearer !== undefined && sessions.isToken(bearer)) return 'token';
+  return (await hasLiveSession(sessions, request)) ? 'session' : null;
+}
+
+export async function isAdmin(sessions: AdminSessions, request: FastifyRequest): Promise<boolean> {
+  return (await adminCredential(sessions, request)) !== null;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * SPEC §8: a write authenticated by the session cookie needs the server's own Origin.
+ * SameSite=Strict does not separate ports or sibling subdomains, so a page on 127.0.0.1:8080
+ * is "same site" and its forms carry the cookie. Checked where the cookie is found to be the
+ * credential, so that no other header (a junk API key) can switch the check off.
+ */
+function requireOwnOrigin(request: FastifyRequest): void {
+  if (SAFE_METHODS.has(request.method)) return;
+  if (request.headers.origin === `${request.protocol}://${request.host}`) return;
+  request.outcome = 'forbidden_origin';
+  throw new AppError(403, 'forbidden_origin');
 }
 
 /** The API key id of the request's sender, or null; memoised per request (rate limit, auth). */
@@ -64,18 +99,22 @@ export function registerAuthentication(
     const access = accessOf(request);
     if (access === 'ingest' && keys.enabled) {
       if (senderOf(keys, request) !== null) return payload;
-      const cookie = sessionCookieOf(app, request);
-      if (testTools && sessions && cookie !== undefined && (await sessions.verify(cookie))) {
+      if (testTools && sessions && (await hasLiveSession(sessions, request))) {
         // The dashboard's test tools, in an operator's logged-in browser, with their own scope.
+        requireOwnOrigin(request);
         request.sender = ADMIN_SENDER;
         return payload;
       }
       request.outcome = presentedApiKey(request) === undefined ? 'missing_key' : 'invalid_key';
       throw unauthorized();
     }
-    if (access === 'admin' && sessions && !(await isAdmin(app, sessions, request))) {
-      request.outcome = 'missing_or_invalid_admin_credentials';
-      throw unauthorized();
+    if (access === 'admin' && sessions) {
+      const credential = await adminCredential(sessions, request);
+      if (credential === null) {
+        request.outcome = 'missing_or_invalid_admin_credentials';
+        throw unauthorized();
+      }
+      if (credential === 'session') requireOwnOrigin(request);
     }
     return payload;
   });

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, UnsupportedMediaType } from '../errors.js';
 import { accessOf } from './access.js';
-import { SESSION_COOKIE, presentedApiKey } from '../auth.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -19,11 +18,6 @@ function isJson(request: FastifyRequest): boolean {
   return type !== undefined && type.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
 }
 
-function carriesSessionCookie(request: FastifyRequest): boolean {
-  const cookie = request.headers.cookie;
-  return cookie !== undefined && cookie.includes(`${SESSION_COOKIE}=`);
-}
-
 /**
  * SPEC §8: browsers cannot be used against Leadflow.
  * - Admin, config and webhook writes take only `application/json`. A page on any site can
@@ -32,16 +26,11 @@ function carriesSessionCookie(request: FastifyRequest): boolean {
  *   form from resetting every quota.
  * - A write that names a foreign `Origin` is refused: the bodyless requests a page can still
  *   send (sendBeacon, a no-cors fetch) carry one.
- * - A write authenticated by the session cookie needs an `Origin` equal to the server's own:
- *   SameSite=Strict does not separate ports or sibling subdomains, so a page on
- *   127.0.0.1:8080 or on another subdomain is "same site" and its forms carry the cookie.
- * Ingestion stays open to cross-origin senders (landing pages post leads, CORS_ORIGINS), but
- * not with an operator's cookie as their credential.
+ * Ingestion stays open to cross-origin senders (landing pages post leads, CORS_ORIGINS). A
+ * write the session cookie authenticates needs the server's own Origin: authentication.ts,
+ * where the cookie is known to be the credential.
  */
-export function registerBrowserWriteChecks(
-  app: FastifyInstance,
-  { cookieCanIngest }: { cookieCanIngest: boolean },
-): void {
+export function registerBrowserWriteChecks(app: FastifyInstance): void {
   app.addHook('onRequest', (request, _reply, done) => {
     if (SAFE_METHODS.has(request.method)) return done();
     const access = accessOf(request);
@@ -55,15 +44,6 @@ export function registerBrowserWriteChecks(
       }
       // CORS_ORIGINS opens ingestion to other sites, never configuration.
       if (foreign) return done(forbiddenOrigin(request));
-    }
-    // Where the session is a credential at all: admin routes, and ingestion by the dashboard's
-    // test tools; not open routes (login, logout).
-    const cookieIsCredential =
-      (access === 'admin' || (access === 'ingest' && cookieCanIngest)) &&
-      carriesSessionCookie(request) &&
-      presentedApiKey(request) === undefined;
-    if (cookieIsCredential && (origin === undefined || foreign)) {
-      return done(forbiddenOrigin(request));
     }
     done();
   });

@@ -10,12 +10,19 @@ const LOOPBACK_HOSTNAME = /^(localhost|[\w-]+\.localhost|127(\.\d{1,3}){3}|\[::1
  * `Host: attacker.example`; only loopback names and ALLOWED_HOSTS are answered. Health checks
  * stay open to whatever name a load balancer uses.
  */
+function hostnameOf(host: string): string {
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
+  return host.split(':', 1)[0]!;
+}
+
 export function registerHostCheck(app: FastifyInstance, allowedHosts: string[]): void {
   const allowed = new Set(allowedHosts.map((host) => host.toLowerCase()));
   app.addHook('onRequest', (request, _reply, done) => {
     const url = request.routeOptions.url;
     if (url === '/health' || url === '/ready') return done();
-    const hostname = request.hostname.toLowerCase();
+    // The Host header itself, not Fastify's hostname: behind TRUST_PROXY that would be
+    // X-Forwarded-Host, which a rebinding page can set on its own same-origin requests.
+    const hostname = hostnameOf(request.headers.host ?? '').toLowerCase();
     if (LOOPBACK_HOSTNAME.test(hostname) || allowed.has(hostname)) return done();
     request.outcome = 'invalid_host';
     done(new AppError(403, 'invalid_host'));

@@ -12,10 +12,11 @@ import { registerSecurityHeaders } from './headers.js';
 import { registerHostCheck } from './host.js';
 import { registerLoadShedding } from './load-shedding.js';
 import { registerRateLimit } from './rate-limit.js';
-import { registerSessionRoutes } from './session.routes.js';
+import type { SessionRoutesOptions } from './session.routes.js';
 
 export { exposureWarnings, warnIfExposed } from './exposure.js';
 export type { SecurityCounters } from './counters.js';
+export { registerSessionRoutes } from './session.routes.js';
 
 export interface SecurityOptions {
   config: Config;
@@ -40,7 +41,7 @@ const HEADERS_TIMEOUT_MS = 10_000;
 export async function registerSecurity(
   app: FastifyInstance,
   { config, pool, ingestBacklog }: SecurityOptions,
-): Promise<void> {
+): Promise<SessionRoutesOptions> {
   const keys = new ApiKeyRing(config.INGEST_API_KEYS);
   const sessions = config.ADMIN_TOKEN ? new AdminSessions(config.ADMIN_TOKEN, pool) : undefined;
   const testTools = config.NODE_ENV !== 'production' || config.ENABLE_TEST_TOOLS;
@@ -62,7 +63,8 @@ export async function registerSecurity(
     onShed: () => counters.shed++,
   });
   await registerRateLimit(app, config.RATE_LIMIT_PER_MINUTE, keys, counters);
-  registerBrowserWriteChecks(app, { cookieCanIngest: testTools && keys.enabled });
+  registerBrowserWriteChecks(app);
   registerAuthentication(app, { keys, sessions, testTools }, counters);
-  registerSessionRoutes(app, { sessions, testTools, counters });
+  // For registerSessionRoutes, once the OpenAPI document collects routes.
+  return { sessions, testTools, counters };
 }

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SESSION_COOKIE, type AdminSessions } from '../auth.js';
 import { errorBody } from '../schemas.js';
-import { isAdmin, sessionCookieOf, unauthorized } from './authentication.js';
+import { isAdmin, sessionCookiesOf, unauthorized } from './authentication.js';
 import type { SecurityCounters } from './counters.js';
 
 const LOGIN_ATTEMPTS_PER_MINUTE = 10;
@@ -68,8 +68,9 @@ export function registerSessionRoutes(
       },
     },
     async (request, reply) => {
-      const cookie = sessionCookieOf(app, request);
-      if (sessions && cookie !== undefined) await sessions.revoke(cookie);
+      if (sessions) {
+        for (const cookie of sessionCookiesOf(request)) await sessions.revoke(cookie);
+      }
       reply.clearCookie(SESSION_COOKIE, cookieOptions(request.protocol === 'https'));
       return { ok: true as const };
     },
@@ -94,7 +95,7 @@ export function registerSessionRoutes(
     async (request) => ({
       testTools,
       auth: sessions !== undefined,
-      authenticated: sessions === undefined || (await isAdmin(app, sessions, request)),
+      authenticated: sessions === undefined || (await isAdmin(sessions, request)),
     }),
   );
 
