@@ -15,7 +15,6 @@ import { registerRateLimit } from './rate-limit.js';
 import { registerSessionRoutes } from './session.routes.js';
 
 export { exposureWarnings, warnIfExposed } from './exposure.js';
-export type { SecurityCounters } from './counters.js';
 
 export interface SecurityOptions {
   config: Config;
