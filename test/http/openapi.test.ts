@@ -22,15 +22,17 @@ interface Operation {
 
 describe('/openapi.json', () => {
   it('is a valid OpenAPI document', async () => {
-    const document = await (await fetch(`${server.url}/openapi.json`)).json();
-    // validate() dereferences in place; the assertion below reads the fetched copy.
-    await expect(SwaggerParser.validate(structuredClone(document))).resolves.toBeDefined();
+    // From the app, not over HTTP: a busy machine's load shedding would answer 503 instead.
+    // validate() dereferences in place, so it gets a copy.
+    const document = structuredClone(server.app.swagger());
+    await expect(SwaggerParser.validate(document)).resolves.toBeDefined();
   });
 
   it('describes a successful answer with a schema for every route', async () => {
-    const document = await (await fetch(`${server.url}/openapi.json`)).json();
+    const paths = server.app.swagger().paths as Record<string, Record<string, Operation>>;
+    expect(Object.keys(paths)).toContain('/api/leads/{id}');
     const missing: string[] = [];
-    for (const [path, operations] of Object.entries<Record<string, Operation>>(document.paths)) {
+    for (const [path, operations] of Object.entries(paths)) {
       for (const [method, operation] of Object.entries(operations)) {
         const success = Object.entries(operation.responses ?? {}).filter(([status]) =>
           status.startsWith('2'),
