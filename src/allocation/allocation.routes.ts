@@ -1,42 +1,29 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { InsufficientQuota, InvalidPayload, ServiceNotFound } from '../http/errors.js';
 import {
+  allocatedResponse,
+  allocationRow,
+  allocationsQuery,
   errorBody,
-  errorResponses,
   idempotencyHeaders,
-  validatedByHandler,
-} from '../http/schemas.js';
+  requestServiceBody,
+  type AllocationAnswer,
+} from '../contracts/index.js';
+import { InsufficientQuota, InvalidPayload, ServiceNotFound } from '../http/errors.js';
+import { errorResponses, validatedByHandler } from '../http/schemas.js';
 import type { IngestService } from '../ingest/ingest.service.js';
 import { rawRequestOf } from '../ingest/raw-request.js';
-import type { AllocationService } from './allocation.service.js';
+import type { AllocationResult, AllocationService } from './allocation.service.js';
 import { selectRecentAllocations } from './allocation.sql.js';
 import type { Pool } from '../db/pool.js';
 import { isIntegerId } from '../db/ids.js';
 
-const providerBody = z.object({
-  id: z.number().int(),
-  name: z.string(),
-  role: z.enum(['static', 'pool']),
-});
-
-export const allocationResultBody = z.union([
-  z.object({ ok: z.literal(true), service_id: z.number().int(), providers: z.array(providerBody) }),
-  z.object({ ok: z.literal(false), error: z.string() }),
-]);
-
-const allocatedResponse = z.object({
-  ok: z.literal(true),
-  lead_id: z.uuid(),
-  service_id: z.number().int(),
-  providers: z.array(providerBody),
-  deduplicated: z.boolean(),
-});
-
-const requestServiceBody = z
-  .object({ serviceId: z.union([z.number().int().positive(), z.string()]) })
-  .catchall(z.unknown())
-  .describe('`serviceId` plus any contact fields (stored as a lead, like `POST /api/lead`)');
+/** An allocation as the ingestion answers carry it, in the spec's snake_case. */
+export function allocationAnswerOf(result: AllocationResult): AllocationAnswer {
+  return result.ok
+    ? { ok: true, service_id: result.serviceId, providers: result.providers }
+    : { ok: false, error: result.error };
+}
 
 function parseServiceId(value: unknown): number | null {
   if (typeof value === 'number' && isIntegerId(value)) return value;
@@ -96,7 +83,7 @@ export const allocationRoutes: FastifyPluginAsyncZod<AllocationRoutesOptions> = 
       return reply.status(201).serializer(JSON.stringify).send({
         ok: true,
         lead_id: outcome.leadId,
-        service_id: result.service_id,
+        service_id: result.serviceId,
         providers: result.providers,
         deduplicated: outcome.deduplicated,
       });
@@ -110,7 +97,8 @@ export const allocationRoutes: FastifyPluginAsyncZod<AllocationRoutesOptions> = 
       schema: {
         tags: ['reading'],
         summary: 'Most recent allocations, newest first',
-        querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+        querystring: allocationsQuery,
+        response: { 200: z.array(allocationRow), 400: errorBody },
       },
     },
     async (request) => selectRecentAllocations(pool, request.query.limit),

@@ -1,9 +1,15 @@
 import type { Logger } from 'pino';
+import {
+  SLUG_PATTERN,
+  type AllocationRow,
+  type NewEvent,
+  type PickedProvider,
+} from '../contracts/index.js';
 import { Batcher } from '../db/batcher.js';
 import { transaction, type Pool, type Tx } from '../db/pool.js';
 import { withRetry } from '../db/retry.js';
 import type { EventsCommitted } from '../events/events-committed.js';
-import { appendEvents, type NewEvent } from '../events/events.sql.js';
+import { appendEvents } from '../events/events.sql.js';
 import {
   lockAllocationState,
   lockLeads,
@@ -13,20 +19,14 @@ import {
   selectMembership,
   selectServiceByReference,
   writeAllocations,
-  type AllocationRow,
   type NewAllocation,
   type ServiceRef,
 } from './allocation.sql.js';
 import { isIntegerId } from '../db/ids.js';
-import { SLUG_PATTERN } from '../topology/slug.js';
-import { pickProviders, type ProviderQuota, type Role } from './rule.js';
+import { pickProviders, type ProviderQuota } from './rule.js';
 
 export type AllocationResult =
-  | {
-      ok: true;
-      service_id: number;
-      providers: { id: number; name: string; role: Role }[];
-    }
+  | { ok: true; serviceId: number; providers: PickedProvider[] }
   | { ok: false; error: 'insufficient_quota' | 'service_not_found' | 'not_allocated' };
 
 export interface AllocationServiceOptions {
@@ -36,7 +36,7 @@ export interface AllocationServiceOptions {
 function resultFromRows(serviceId: number, rows: AllocationRow[]): AllocationResult {
   return {
     ok: true,
-    service_id: serviceId,
+    serviceId,
     providers: rows.map((row) => ({ id: row.providerId, name: row.providerName, role: row.role })),
   };
 }
@@ -170,7 +170,7 @@ export class AllocationService {
         name: names.get(provider.id)!,
         role: provider.role,
       }));
-      results.set(leadId, { ok: true, service_id: serviceId, providers: picked });
+      results.set(leadId, { ok: true, serviceId, providers: picked });
       events.push({
         type: 'lead.allocated',
         payload: {

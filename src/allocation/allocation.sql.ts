@@ -1,5 +1,5 @@
 import type { Pool, Tx } from '../db/pool.js';
-import type { Role } from './rule.js';
+import type { AllocationRow, Role } from '../contracts/index.js';
 
 export interface ServiceRef {
   id: number;
@@ -142,15 +142,6 @@ export async function writeAllocations(
       pointer,
     ],
   );
-}
-
-export interface AllocationRow {
-  leadId: string;
-  serviceId: number;
-  providerId: number;
-  providerName: string;
-  role: Role;
-  allocatedAt: string;
 }
 
 interface AllocationDbRow {

@@ -3,7 +3,7 @@
  * it lead by lead inside one transaction, carrying quotas and the pointer forward.
  */
 
-export type Role = 'static' | 'pool';
+import type { Role } from '../contracts/index.js';
 
 export interface ProviderQuota {
   id: number;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MAX_INTEGER_ID } from '../contracts/index.js';
 
 /**
  * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then random bits. Built on
@@ -13,9 +14,6 @@ export function uuidv7(now: number = Date.now()): string {
   // replace the first 48 bits with the time and the version nibble with 7.
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${randomUUID().slice(15)}`;
 }
-
-/** PostgreSQL's `integer`, the type of every serial id here: larger ids cannot exist. */
-export const MAX_INTEGER_ID = 2_147_483_647;
 
 /** Whether `value` can be the id of a row (a positive PostgreSQL integer). */
 export function isIntegerId(value: number): boolean {

@@ -2,13 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Pool } from '../db/pool.js';
+import type { StoredEvent } from '../contracts/index.js';
 import type { EventsCommitted } from './events-committed.js';
 import {
   EVENTS_CHANNEL,
   formatEvent,
   selectEventsBetween,
   selectEventsHorizon,
-  type StoredEvent,
 } from './events.sql.js';
 
 export interface Subscriber {

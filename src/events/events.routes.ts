@@ -1,8 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { Unavailable } from '../http/errors.js';
 import type { EventHub, Subscriber } from './event-hub.js';
-import { formatEvent, type StoredEvent } from './events.sql.js';
+import {
+  eventData,
+  eventsHeaders,
+  eventsQuery,
+  errorBody,
+  type StoredEvent,
+} from '../contracts/index.js';
+import { formatEvent } from './events.sql.js';
 
 const HEARTBEAT_MS = 15_000;
 // A client further behind than this many bytes is disconnected; it resumes by Last-Event-ID
@@ -32,9 +38,18 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub; maxClients: nu
       schema: {
         tags: ['events'],
         summary:
-          'Server-Sent Events: lead.created, lead.allocated, lead.unallocated, quota.reset, provider.updated',
-        headers: z.object({ 'last-event-id': z.string().optional() }),
-        querystring: z.object({ lastEventId: z.string().optional() }),
+          'Server-Sent Events: lead.created, lead.allocated, lead.unallocated, quota.reset, ' +
+          'provider.updated, service.updated',
+        headers: eventsHeaders,
+        querystring: eventsQuery,
+        response: {
+          200: {
+            description: 'A stream of `id:`, `event:` and `data:` frames',
+            content: { 'text/event-stream': { schema: eventData } },
+          },
+          401: errorBody,
+          503: errorBody,
+        },
       },
     },
     async (request, reply) => {
@@ -43,9 +58,13 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub; maxClients: nu
         throw new Unavailable(FULL_RETRY_AFTER_SECONDS);
       }
       // Fastify's automatic HEAD runs this handler, but Node sends a HEAD response's headers
-      // only with end(): a hijacked stream would never answer.
+      // only with end(): a hijacked stream would never answer. No body, so none of the
+      // stream's frames the schema types.
       if (request.method === 'HEAD') {
-        return reply.code(200).headers(STREAM_HEADERS).send();
+        return reply
+          .code(200)
+          .headers(STREAM_HEADERS)
+          .send(undefined as never);
       }
       clients++;
       // 'close' comes once, whether the stream ends, the client leaves, or this handler fails.

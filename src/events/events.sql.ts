@@ -1,3 +1,4 @@
+import type { EventType, NewEvent, StoredEvent } from '../contracts/index.js';
 import { afterCommit, type Pool, type Tx } from '../db/pool.js';
 import type { EventsCommitted } from './events-committed.js';
 
@@ -6,26 +7,6 @@ export const EVENTS_CHANNEL = 'leadflow_events';
 // COMMIT; readers only look at pg_locks (migration 0003, events_horizon). An exclusive ordering
 // lock held through every writer's COMMIT round trip and WAL flush was 50–70 % of sampled
 // backend time in bench/ and capped batches at ~5 requests per commit.
-
-export type EventType =
-  | 'lead.created'
-  | 'lead.allocated'
-  | 'lead.unallocated'
-  | 'quota.reset'
-  | 'provider.updated'
-  | 'service.updated';
-
-export interface NewEvent {
-  type: EventType;
-  payload: Record<string, unknown>;
-}
-
-export interface StoredEvent {
-  id: number;
-  type: EventType;
-  payload: Record<string, unknown>;
-  createdAt: string;
-}
 
 /**
  * The CTE every event writer starts with (see the comment at the top): an uncontended shared
@@ -75,12 +56,14 @@ interface EventRow {
 }
 
 function toStoredEvent(row: EventRow): StoredEvent {
+  // Every row was written through appendEvents or the ingest CTE, whose payloads the contract
+  // types; parsing each again on the stream's hot path would only re-check that.
   return {
     id: row.id,
     type: row.type,
     payload: row.payload,
     createdAt: row.created_at.toISOString(),
-  };
+  } as StoredEvent;
 }
 
 /** Events with `afterId < id <= upTo`, where `upTo` came from `selectEventsHorizon`. */

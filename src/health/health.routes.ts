@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import { health, notReady, okBody } from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
 
 export const healthRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { pool }) => {
@@ -10,7 +10,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, {
       schema: {
         tags: ['operations'],
         summary: 'Process is alive (does not touch the database)',
-        response: { 200: z.object({ ok: z.literal(true), timestamp: z.string() }) },
+        response: { 200: health },
       },
     },
     async () => ({ ok: true as const, timestamp: new Date().toISOString() }),
@@ -23,10 +23,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, {
       schema: {
         tags: ['operations'],
         summary: '200 when the database answers, 503 otherwise',
-        response: {
-          200: z.object({ ok: z.literal(true) }),
-          503: z.object({ ok: z.literal(false), error: z.literal('unavailable') }),
-        },
+        response: { 200: okBody, 503: notReady },
       },
     },
     async (_request, reply) => {

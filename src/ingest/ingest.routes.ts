@@ -1,29 +1,21 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import {
-  errorBody,
-  errorResponses,
   idempotencyHeaders,
+  ingestResponse,
   leadBody,
-  validatedByHandler,
-} from '../http/schemas.js';
+  type IngestResponse,
+} from '../contracts/index.js';
+import { errorResponses, validatedByHandler } from '../http/schemas.js';
 import { rawRequestOf } from './raw-request.js';
 import type { IngestService } from './ingest.service.js';
 import { serviceReference } from './normalize.js';
 import type { AllocationService } from '../allocation/allocation.service.js';
-import { allocationResultBody } from '../allocation/allocation.routes.js';
+import { allocationAnswerOf } from '../allocation/allocation.routes.js';
 
 export interface IngestRoutesOptions {
   ingest: IngestService;
   allocation: AllocationService;
 }
-
-const ingestResponse = z.object({
-  ok: z.literal(true),
-  lead_id: z.uuid(),
-  deduplicated: z.boolean(),
-  allocation: allocationResultBody.optional(),
-});
 
 export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
   app,
@@ -57,18 +49,20 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
       });
       request.leadId = outcome.leadId;
       request.outcome = outcome.deduplicated ? 'duplicate' : 'created';
-      const body: z.infer<typeof ingestResponse> = {
+      const body: IngestResponse = {
         ok: true,
         lead_id: outcome.leadId,
         deduplicated: outcome.deduplicated,
       };
       if (reference !== undefined) {
         // A retry gets the first lead's answer, whatever service this copy names.
-        body.allocation = outcome.deduplicated
-          ? await allocation.answerFor(outcome.leadId, service?.id)
-          : service
-            ? await allocation.allocateLead(outcome.leadId, service.id)
-            : { ok: false, error: 'service_not_found' };
+        body.allocation = allocationAnswerOf(
+          outcome.deduplicated
+            ? await allocation.answerFor(outcome.leadId, service?.id)
+            : service
+              ? await allocation.allocateLead(outcome.leadId, service.id)
+              : { ok: false, error: 'service_not_found' },
+        );
       }
       // Plain JSON.stringify, not the Zod response serializer: the body is built above from
       // typed fields, and re-parsing it cost ~17 of ~80 µs of server CPU per request (bench/).
@@ -79,5 +73,3 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
     },
   );
 };
-
-export { errorBody };

@@ -51,7 +51,7 @@ export async function reprocessFailed(pool: Pool, logger: Logger): Promise<Repro
             await appendEvents(tx, committed, [
               {
                 type: 'lead.created',
-                payload: { leadId: outcome.leadId, endpoint: row.endpoint, reprocessed: true },
+                payload: { leadId: outcome.leadId, endpoint: row.endpoint, serviceId: null },
               },
             ]);
           }

@@ -1,10 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { selectAllocationsForLeads } from '../allocation/allocation.sql.js';
+import {
+  errorBody,
+  leadDetail,
+  leadListQuery,
+  leadPage,
+  leadParams,
+  stats,
+} from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
 import { selectEventsForLead } from '../events/events.sql.js';
 import { InvalidPayload, NotFound } from '../http/errors.js';
-import { storableText } from '../http/schemas.js';
 import { selectLeadDetail, selectLeads, selectStats } from './leads.sql.js';
 
 function encodeCursor(createdAt: string, id: string): string {
@@ -29,13 +36,6 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
   return { createdAt, id };
 }
 
-const leadListQuery = z.object({
-  status: z.enum(['new', 'allocated', 'unallocated']).optional(),
-  q: storableText(z.string().trim().min(1).max(200)).optional(),
-  cursor: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-});
-
 export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { pool }) => {
   app.get(
     '/api/leads',
@@ -45,6 +45,7 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
         tags: ['reading'],
         summary: 'Leads, newest first; `q` searches email, phone and name; cursor paging',
         querystring: leadListQuery,
+        response: { 200: leadPage, 400: errorBody },
       },
     },
     async (request) => {
@@ -70,7 +71,8 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
       schema: {
         tags: ['reading'],
         summary: 'One lead with its raw request, allocations and events',
-        params: z.object({ id: z.uuid() }),
+        params: leadParams,
+        response: { 200: leadDetail, 400: errorBody, 404: errorBody },
       },
     },
     async (request) => {
@@ -91,6 +93,7 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
       schema: {
         tags: ['reading'],
         summary: 'Counts by status and recent ingest / allocation rates',
+        response: { 200: stats },
       },
     },
     async () => selectStats(pool),

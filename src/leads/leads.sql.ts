@@ -1,29 +1,23 @@
+import type {
+  Lead,
+  LeadStatus,
+  LeadSummary,
+  RawRequest,
+  RawStatus,
+  Stats,
+} from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
-import { LEAD_COLUMNS } from '../ingest/normalize.js';
 
 export interface LeadListFilter {
-  status?: string;
+  status?: LeadStatus;
   q?: string;
   cursor?: { createdAt: string; id: string };
   limit: number;
 }
 
-export interface LeadSummary {
-  id: string;
-  status: string;
-  serviceId: number | null;
-  email: string | null;
-  phone: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  country: string | null;
-  idempotencyKey: string | null;
-  createdAt: string;
-}
-
 interface LeadSummaryRow {
   id: string;
-  status: string;
+  status: LeadStatus;
   service_id: number | null;
   email: string | null;
   phone: string | null;
@@ -69,16 +63,21 @@ export async function selectLeads(pool: Pool, filter: LeadListFilter): Promise<L
   }));
 }
 
-export interface LeadDetail {
-  lead: Record<string, unknown>;
-  raw: Record<string, unknown> | null;
+/** The lead and its raw request; the route adds allocations and events. */
+export interface LeadWithRequest {
+  lead: Lead;
+  raw: RawRequest | null;
   /** Raw rows of later requests that carried the same key. */
   duplicates: number;
 }
 
-export async function selectLeadDetail(pool: Pool, id: string): Promise<LeadDetail | null> {
-  const { rows } = await pool.query<Record<string, unknown> & { raw_id: number; created_at: Date }>(
-    `SELECT id, raw_id, sender, idempotency_key, status, service_id, created_at, extra, ${LEAD_COLUMNS.join(', ')}
+export async function selectLeadDetail(pool: Pool, id: string): Promise<LeadWithRequest | null> {
+  const { rows } = await pool.query<Omit<Lead, 'createdAt'> & { createdAt: Date }>(
+    `SELECT id, raw_id AS "rawId", sender, idempotency_key AS "idempotencyKey", status,
+            service_id AS "serviceId", created_at AS "createdAt", extra,
+            click_id AS "clickId", country, creo, description, domain, email,
+            first_name AS "firstName", ip, lang, last_name AS "lastName", marker, offer, phone,
+            sourcetype
        FROM leads WHERE id = $1`,
     [id],
   );
@@ -94,12 +93,12 @@ export async function selectLeadDetail(pool: Pool, id: string): Promise<LeadDeta
     remote_addr: string | null;
     headers: Record<string, string>;
     body: Buffer;
-    status: string;
+    status: RawStatus;
     error: string | null;
   }>(
     `SELECT id, endpoint, request_id, idempotency_key, received_at, content_type, remote_addr, headers, body, status, error
        FROM leads_raw WHERE id = $1`,
-    [lead.raw_id],
+    [lead.rawId],
   );
   const duplicates = await pool.query<{ count: number }>(
     `SELECT count(*)::int AS count FROM leads_raw WHERE lead_id = $1 AND status = 'duplicate'`,
@@ -107,7 +106,7 @@ export async function selectLeadDetail(pool: Pool, id: string): Promise<LeadDeta
   );
   const rawRow = raw.rows[0];
   return {
-    lead: { ...lead, created_at: lead.created_at.toISOString() },
+    lead: { ...lead, createdAt: lead.createdAt.toISOString() },
     raw: rawRow
       ? {
           id: rawRow.id,
@@ -128,24 +127,16 @@ export async function selectLeadDetail(pool: Pool, id: string): Promise<LeadDeta
   };
 }
 
-export interface Stats {
-  leads: Record<string, number>;
-  leadsToday: number;
-  raw: Record<string, number>;
-  allocations: number;
-  rates: { leadsPerSecond: number; allocationsPerSecond: number; windowSeconds: number };
-}
-
 const RATE_WINDOW_SECONDS = 60;
 
 export async function selectStats(pool: Pool): Promise<Stats> {
   const [leads, raw, recent] = await Promise.all([
-    pool.query<{ status: string; count: number; today: number }>(
+    pool.query<{ status: LeadStatus; count: number; today: number }>(
       `SELECT status, count(*)::int AS count,
               count(*) FILTER (WHERE created_at >= date_trunc('day', now()))::int AS today
          FROM leads GROUP BY status`,
     ),
-    pool.query<{ status: string; count: number }>(
+    pool.query<{ status: RawStatus; count: number }>(
       `SELECT status, count(*)::int AS count FROM leads_raw GROUP BY status`,
     ),
     pool.query<{ leads: number; allocations: number; total_allocations: number }>(

@@ -1,4 +1,13 @@
 import { lockProvidersInIdOrder } from '../allocation/allocation.sql.js';
+import type {
+  NewProvider,
+  NewService,
+  Provider,
+  ProviderPatch,
+  Service,
+  ServiceChange,
+  ServicePatch,
+} from '../contracts/index.js';
 import { transaction, type Pool, type Tx } from '../db/pool.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
@@ -12,30 +21,7 @@ import {
   selectService,
   updateProvider,
   updateService,
-  type ProviderView,
-  type ServiceView,
 } from './topology.sql.js';
-
-export interface ProviderInput {
-  name?: string;
-  quota?: number;
-  remainingQuota?: number;
-  active?: boolean;
-}
-
-export interface ServiceInput {
-  slug?: string;
-  name?: string;
-  providersPerLead?: number;
-  static?: number[];
-  pool?: number[];
-}
-
-export interface ServiceChange {
-  service: ServiceView;
-  /** Set when the membership can never give a lead its N providers. */
-  warnings: string[];
-}
 
 function invalid(message: string, path: string): AppError {
   return new ValidationFailed([{ path, message }]);
@@ -65,7 +51,7 @@ async function lockMembership(tx: Tx, staticIds: number[], poolIds: number[]): P
   if (unknown.length > 0) throw new AppError(400, 'unknown_provider', { providerIds: unknown });
 }
 
-function warningsFor(service: ServiceView): string[] {
+function warningsFor(service: Service): string[] {
   const members = service.static.length + service.pool.length;
   return members < service.providersPerLead
     ? [
@@ -81,9 +67,7 @@ export class TopologyService {
     private readonly committed: EventsCommitted,
   ) {}
 
-  async createProvider(
-    input: Required<Pick<ProviderInput, 'name' | 'quota'>> & ProviderInput,
-  ): Promise<ProviderView> {
+  async createProvider(input: NewProvider): Promise<Provider> {
     const remainingQuota = input.remainingQuota ?? input.quota;
     if (remainingQuota > input.quota) throw invalid('cannot exceed quota', 'remainingQuota');
     return this.write(async (tx) => {
@@ -100,7 +84,7 @@ export class TopologyService {
     });
   }
 
-  async updateProvider(id: number, input: ProviderInput): Promise<ProviderView> {
+  async updateProvider(id: number, input: ProviderPatch): Promise<Provider> {
     return this.write(async (tx) => {
       const current = await lockProvider(tx, id);
       if (!current) throw new NotFound('provider_not_found');
@@ -116,9 +100,7 @@ export class TopologyService {
     });
   }
 
-  async createService(
-    input: Required<Pick<ServiceInput, 'slug' | 'name'>> & ServiceInput,
-  ): Promise<ServiceChange> {
+  async createService(input: NewService): Promise<ServiceChange> {
     return this.write(async (tx) => {
       const staticIds = input.static ?? [];
       const poolIds = input.pool ?? [];
@@ -137,7 +119,7 @@ export class TopologyService {
     });
   }
 
-  async updateService(id: number, input: ServiceInput): Promise<ServiceChange> {
+  async updateService(id: number, input: ServicePatch): Promise<ServiceChange> {
     return this.write(async (tx) => {
       if (!(await lockServiceState(tx, id))) throw new NotFound('service_not_found');
       const current = (await selectService(tx, id))!;

@@ -1,25 +1,8 @@
 import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
+import type { Provider as ProviderView, Service as ServiceView } from '../contracts/index.js';
 import type { Pool, Tx } from '../db/pool.js';
 import { allocationState, providers, serviceProviders, services } from '../db/schema.js';
-
-export interface ProviderView {
-  id: number;
-  name: string;
-  quota: number;
-  remainingQuota: number;
-  active: boolean;
-}
-
-export interface ServiceView {
-  id: number;
-  slug: string;
-  name: string;
-  providersPerLead: number;
-  static: number[];
-  pool: number[];
-  pointer: number;
-}
 
 const providerColumns = {
   id: providers.id,

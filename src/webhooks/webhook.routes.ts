@@ -1,25 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Webhook } from 'standardwebhooks';
-import { z } from 'zod';
+import { errorBody, resetQuotaBody, resetQuotaResponse } from '../contracts/index.js';
 import { transaction, type Pool } from '../db/pool.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
 import { AppError, InvalidPayload, Unauthorized } from '../http/errors.js';
-import { errorBody, rowId, storableText } from '../http/schemas.js';
 import { selectProviderIds } from '../topology/topology.sql.js';
 import { claimWebhookEvent, recordWebhookResult, resetProviderQuotas } from './webhook.sql.js';
-
-const resetBody = z.object({
-  eventId: storableText(z.string().min(1).max(255))
-    .optional()
-    .describe('Required unless the `webhook-id` header carries it'),
-  providerIds: z.array(rowId).max(1000).optional().describe('Default: every provider'),
-});
-
-const resetResponse = z.union([
-  z.object({ ok: z.literal(true), duplicate: z.literal(false), reset: z.number().int() }),
-  z.object({ ok: z.literal(true), duplicate: z.literal(true) }),
-]);
 
 export interface WebhookRoutesOptions {
   pool: Pool;
@@ -42,8 +29,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
       schema: {
         tags: ['webhooks'],
         summary: 'Reset provider quotas, exactly once per event id',
-        body: resetBody,
-        response: { 200: resetResponse, 400: errorBody, 401: errorBody },
+        body: resetQuotaBody,
+        response: { 200: resetQuotaResponse, 400: errorBody, 401: errorBody, 415: errorBody },
       },
     },
     async (request) => {

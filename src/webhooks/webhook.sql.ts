@@ -1,3 +1,4 @@
+import type { ResetProvider } from '../contracts/index.js';
 import type { Tx } from '../db/pool.js';
 
 /** Records a webhook event id; false when it was recorded before (by any copy, at any time). */
@@ -14,13 +15,6 @@ export async function recordWebhookResult(tx: Tx, eventId: string, result: unkno
     eventId,
     JSON.stringify(result),
   ]);
-}
-
-export interface ResetProvider {
-  id: number;
-  name: string;
-  quota: number;
-  remainingQuota: number;
 }
 
 /**

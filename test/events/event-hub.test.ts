@@ -43,7 +43,9 @@ describe('EventHub after a stretch without subscribers', () => {
 
       // Before X subscribes, an event arrives with nobody listening: the hub skips reading it.
       await transaction(db.pool, (tx) =>
-        eventsSql.appendEvents(tx, committed, [{ type: 'provider.updated', payload: { n: 1 } }]),
+        eventsSql.appendEvents(tx, committed, [
+          { type: 'quota.reset', payload: { eventId: 'unheard', providers: [] } },
+        ]),
       );
       await sleep(100);
 

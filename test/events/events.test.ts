@@ -182,14 +182,16 @@ describe('event ordering across concurrent writers', () => {
     const firstHasDrawn = new Promise<void>((resolve) => (firstDrawn = resolve));
     const first = transaction(db.pool, async (tx) => {
       await appendEvents(tx, committed, [
-        { type: 'provider.updated', payload: { order: 'first' } },
+        { type: 'quota.reset', payload: { eventId: 'first', providers: [] } },
       ]);
       firstDrawn();
       await firstMayCommit;
     });
     await firstHasDrawn;
     await transaction(db.pool, (tx) =>
-      appendEvents(tx, committed, [{ type: 'provider.updated', payload: { order: 'second' } }]),
+      appendEvents(tx, committed, [
+        { type: 'quota.reset', payload: { eventId: 'second', providers: [] } },
+      ]),
     );
     // The second writer has committed and notified; its id is higher than the open first one's.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -197,7 +199,7 @@ describe('event ordering across concurrent writers', () => {
     releaseFirst();
     await first;
     await client.waitFor((events) => events.length === 2);
-    expect(client.events.map((event) => event.data.order)).toEqual(['first', 'second']);
+    expect(client.events.map((event) => event.data.eventId)).toEqual(['first', 'second']);
     expect(client.events[0]!.id).toBeLessThan(client.events[1]!.id);
   });
 });

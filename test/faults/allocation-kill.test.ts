@@ -144,7 +144,7 @@ describe('an allocation transaction killed between its statements', () => {
       await expectConsistent();
 
       const retry = await allocation.allocateLead(leadId, SERVICE);
-      expect(retry).toMatchObject({ ok: true, service_id: SERVICE });
+      expect(retry).toMatchObject({ ok: true, serviceId: SERVICE });
       const after = await snapshot(leadId);
       expect(after.allocations).toBe(before.allocations + 3);
       expect(after.allocationEvents).toBe(before.allocationEvents + 1);

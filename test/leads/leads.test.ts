@@ -74,7 +74,7 @@ describe('GET /api/leads', () => {
 
 describe('GET /api/leads/:id', () => {
   it('returns the lead with its exact raw request, allocations and events', async () => {
-    const body = '{"email":"detail@example.com","serviceId":2,"note":"é"}';
+    const body = '{"email":"detail@example.com","first_name":"Ada","serviceId":2,"note":"é"}';
     const res = await post(`${server.url}/api/request-service`, body, {
       'idempotency-key': `d-${randomUUID()}`,
     });
@@ -84,8 +84,12 @@ describe('GET /api/leads/:id', () => {
     expect(detail.body.lead).toMatchObject({
       id: res.body.lead_id,
       email: 'detail@example.com',
+      firstName: 'Ada',
+      serviceId: 2,
       status: 'allocated',
+      extra: { note: 'é' },
     });
+    expect(Object.keys(detail.body.lead).filter((key) => key.includes('_'))).toEqual([]);
     expect(Buffer.from(detail.body.raw.bodyBase64, 'base64').toString('utf8')).toBe(body);
     expect(detail.body.raw).toMatchObject({
       endpoint: 'request-service',

@@ -10,7 +10,7 @@ import {
 } from '../auth.js';
 import { AppError } from '../errors.js';
 import { accessOf } from './access.js';
-import type { SecurityCounters } from './counters.js';
+import type { SecurityCounters } from '../../contracts/index.js';
 
 export interface Credentials {
   keys: ApiKeyRing;

@@ -1,12 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-
-export interface SecurityCounters {
-  /** Refused for missing or wrong credentials, by the surface that refused them. */
-  unauthorized: { ingest: number; admin: number; webhook: number; login: number };
-  rateLimited: number;
-  /** Answered 503 because the event loop or the database backlog was saturated. */
-  shed: number;
-}
+import type { SecurityCounters } from '../../contracts/index.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

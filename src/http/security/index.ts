@@ -15,7 +15,7 @@ import { registerRateLimit } from './rate-limit.js';
 import type { SessionRoutesOptions } from './session.routes.js';
 
 export { exposureWarnings, warnIfExposed } from './exposure.js';
-export type { SecurityCounters } from './counters.js';
+export type { SecurityCounters } from '../../contracts/index.js';
 export { registerSessionRoutes } from './session.routes.js';
 
 export interface SecurityOptions {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiKeyRing } from '../auth.js';
 import { AppError } from '../errors.js';
 import { senderOf } from './authentication.js';
-import type { SecurityCounters } from './counters.js';
+import type { SecurityCounters } from '../../contracts/index.js';
 
 /** Never rate limited: load balancers must see the truth about this instance. */
 const HEALTH_ROUTES = new Set(['/health', '/ready']);

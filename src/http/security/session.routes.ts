@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import { errorBody, loginBody, okBody, securityCounters, uiConfig } from '../../contracts/index.js';
 import { SESSION_COOKIE, type AdminSessions } from '../auth.js';
-import { errorBody } from '../schemas.js';
 import { isAdmin, sessionCookiesOf, unauthorized } from './authentication.js';
-import type { SecurityCounters } from './counters.js';
+import type { SecurityCounters } from '../../contracts/index.js';
 
 const LOGIN_ATTEMPTS_PER_MINUTE = 10;
 
@@ -20,7 +19,6 @@ export function registerSessionRoutes(
   { sessions, testTools, counters }: SessionRoutesOptions,
 ): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const okBody = z.object({ ok: z.literal(true) });
   const cookieOptions = (secure: boolean) =>
     ({ httpOnly: true, sameSite: 'strict', secure, path: '/' }) as const;
 
@@ -38,7 +36,7 @@ export function registerSessionRoutes(
       schema: {
         tags: ['auth'],
         summary: 'Exchange ADMIN_TOKEN for an HttpOnly, SameSite=Strict session cookie',
-        body: z.object({ token: z.string().max(1024) }),
+        body: loginBody,
         response: { 200: okBody, 400: errorBody, 401: errorBody, 429: errorBody },
       },
     },
@@ -83,13 +81,7 @@ export function registerSessionRoutes(
       schema: {
         tags: ['auth'],
         summary: 'What the dashboard should show: test tools, and whether a login is needed',
-        response: {
-          200: z.object({
-            testTools: z.boolean(),
-            auth: z.boolean(),
-            authenticated: z.boolean(),
-          }),
-        },
+        response: { 200: uiConfig },
       },
     },
     async (request) => ({
@@ -106,6 +98,7 @@ export function registerSessionRoutes(
       schema: {
         tags: ['operations'],
         summary: 'Requests refused by authentication, rate limits and load shedding since start',
+        response: { 200: securityCounters, 401: errorBody },
       },
     },
     async () => counters,

@@ -2,14 +2,18 @@ import type {
   AllocationRow,
   FieldError,
   LeadDetail,
+  LeadListQuery,
   LeadPage,
-  LeadStatus,
+  NewProvider,
+  OkBody,
   Provider,
+  ProviderPatch,
   Service,
   ServiceChange,
+  ServicePatch,
   Stats,
   UiConfig,
-} from './types.js';
+} from '../../../src/contracts/index.js';
 
 /** A non-2xx answer, carrying the API's `{ ok: false, error, … }` body. */
 export class ApiError extends Error {
@@ -98,13 +102,6 @@ async function call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: un
   return response.body;
 }
 
-export interface LeadQuery {
-  status?: LeadStatus;
-  q?: string;
-  cursor?: string;
-  limit?: number;
-}
-
 function queryString(params: Record<string, string | number | undefined>): string {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
@@ -114,36 +111,21 @@ function queryString(params: Record<string, string | number | undefined>): strin
   return text ? `?${text}` : '';
 }
 
-export interface ProviderChanges {
-  name?: string;
-  quota?: number;
-  remainingQuota?: number;
-  active?: boolean;
-}
-
-export interface ServiceChanges {
-  slug?: string;
-  name?: string;
-  providersPerLead?: number;
-  static?: number[];
-  pool?: number[];
-}
-
 export const api = {
   uiConfig: (): Promise<UiConfig> => call('GET', '/api/config/ui'),
-  logout: (): Promise<{ ok: true }> => call('POST', '/api/logout'),
+  logout: (): Promise<OkBody> => call('POST', '/api/logout'),
   providers: (): Promise<Provider[]> => call('GET', '/api/providers'),
   services: (): Promise<Service[]> => call('GET', '/api/services'),
   stats: (): Promise<Stats> => call('GET', '/api/stats'),
   allocations: (limit: number): Promise<AllocationRow[]> =>
     call('GET', `/api/allocations${queryString({ limit })}`),
-  leads: (query: LeadQuery): Promise<LeadPage> =>
+  leads: (query: LeadListQuery): Promise<LeadPage> =>
     call('GET', `/api/leads${queryString({ ...query })}`),
   lead: (id: string): Promise<LeadDetail> => call('GET', `/api/leads/${encodeURIComponent(id)}`),
-  createProvider: (changes: ProviderChanges & { name: string; quota: number }): Promise<Provider> =>
+  createProvider: (changes: NewProvider): Promise<Provider> =>
     call('POST', '/api/providers', changes),
-  updateProvider: (id: number, changes: ProviderChanges): Promise<Provider> =>
+  updateProvider: (id: number, changes: ProviderPatch): Promise<Provider> =>
     call('PATCH', `/api/providers/${id}`, changes),
-  updateService: (id: number, changes: ServiceChanges): Promise<ServiceChange> =>
+  updateService: (id: number, changes: ServicePatch): Promise<ServiceChange> =>
     call('PATCH', `/api/services/${id}`, changes),
 };

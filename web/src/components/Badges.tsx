@@ -1,4 +1,4 @@
-import type { LeadStatus, Role } from '../api/types.js';
+import type { LeadStatus, Role } from '../../../src/contracts/index.js';
 
 const STATUS_LOOK: Record<string, string> = {
   allocated: 'bg-emerald-100 text-emerald-900',

@@ -1,5 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
-import { EVENT_TYPES, type LiveEvent } from '../api/types.js';
+// Straight from event-types.ts: the contracts' index would bundle Zod with the dashboard.
+import { EVENT_TYPES } from '../../../src/contracts/event-types.js';
+import type { LiveEvent } from '../../../src/contracts/index.js';
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting';
 

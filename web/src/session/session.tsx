@@ -8,7 +8,7 @@ import {
   type ReactNode,
 } from 'react';
 import { ApiError, UNAUTHORIZED_EVENT, api } from '../api/client.js';
-import type { UiConfig } from '../api/types.js';
+import type { UiConfig } from '../../../src/contracts/index.js';
 import { navigate } from '../router/router.js';
 
 export interface Session {

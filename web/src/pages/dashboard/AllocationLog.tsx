@@ -1,4 +1,4 @@
-import type { Service } from '../../api/types.js';
+import type { Service } from '../../../../src/contracts/index.js';
 import { ProviderTag } from '../../components/Badges.js';
 import { formatTime, shortId } from '../../format.js';
 import { Link } from '../../router/router.js';

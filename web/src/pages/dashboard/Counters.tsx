@@ -1,4 +1,4 @@
-import type { Stats } from '../../api/types.js';
+import type { Stats } from '../../../../src/contracts/index.js';
 
 interface Counter {
   label: string;

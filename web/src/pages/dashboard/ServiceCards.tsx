@@ -1,4 +1,4 @@
-import type { Provider, Service } from '../../api/types.js';
+import type { Provider, Service } from '../../../../src/contracts/index.js';
 
 export interface ServiceCardsProps {
   services: Service[];

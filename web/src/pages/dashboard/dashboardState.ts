@@ -6,7 +6,7 @@ import type {
   Provider,
   Service,
   Stats,
-} from '../../api/types.js';
+} from '../../../../src/contracts/index.js';
 
 export interface LogEntry {
   leadId: string;

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { api } from '../../api/client.js';
-import type { LiveEvent } from '../../api/types.js';
+import type { LiveEvent } from '../../../../src/contracts/index.js';
 import { useEventStream, type EventStreamState } from '../../hooks/useEventStream.js';
 import {
   dashboardReducer,

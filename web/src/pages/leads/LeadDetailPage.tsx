@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import { api } from '../../api/client.js';
-import type { LeadDetail } from '../../api/types.js';
+import type { Lead, LeadDetail } from '../../../../src/contracts/index.js';
 import { ProviderTag, StatusBadge } from '../../components/Badges.js';
 import { LoadError } from '../../components/LoadError.js';
 import { PageHeader } from '../../components/PageHeader.js';
@@ -12,10 +12,10 @@ import { Link } from '../../router/router.js';
 import { escapeControlCharacters } from './rawBody.js';
 import { RawBodyView } from './RawBodyView.js';
 
-/** The normalised columns of `leads` (SPEC §5), in the order an operator reads a contact. */
-const LEAD_FIELDS: [column: string, label: string][] = [
-  ['first_name', 'First name'],
-  ['last_name', 'Last name'],
+/** The normalised fields of a lead (SPEC §5), in the order an operator reads a contact. */
+const LEAD_FIELDS: [field: keyof Lead, label: string][] = [
+  ['firstName', 'First name'],
+  ['lastName', 'Last name'],
   ['email', 'Email'],
   ['phone', 'Phone'],
   ['country', 'Country'],
@@ -24,7 +24,7 @@ const LEAD_FIELDS: [column: string, label: string][] = [
   ['domain', 'Domain'],
   ['offer', 'Offer'],
   ['creo', 'Creo'],
-  ['click_id', 'Click id'],
+  ['clickId', 'Click id'],
   ['marker', 'Marker'],
   ['sourcetype', 'Source type'],
   ['description', 'Description'],
@@ -106,10 +106,10 @@ function LeadSections({
           <Field label="Status">
             <StatusBadge status={lead.status} />
           </Field>
-          <Field label="Service">{serviceName(lead.service_id)}</Field>
-          <Field label="Received">{formatDateTime(lead.created_at)}</Field>
+          <Field label="Service">{serviceName(lead.serviceId)}</Field>
+          <Field label="Received">{formatDateTime(lead.createdAt)}</Field>
           <Field label="Idempotency key">
-            <span className="font-mono">{text(lead.idempotency_key)}</span>
+            <span className="font-mono">{text(lead.idempotencyKey)}</span>
           </Field>
           <Field label="Duplicate requests">{detail.duplicates}</Field>
           <Field label="Sender">{text(lead.sender)}</Field>
@@ -118,9 +118,9 @@ function LeadSections({
 
       <Panel title="Normalised fields">
         <dl className="grid grid-cols-2 gap-3 text-sm" data-testid="lead-fields">
-          {LEAD_FIELDS.map(([column, label]) => (
-            <Field key={column} label={label}>
-              {text(lead[column])}
+          {LEAD_FIELDS.map(([field, label]) => (
+            <Field key={field} label={label}>
+              {text(lead[field])}
             </Field>
           ))}
         </dl>

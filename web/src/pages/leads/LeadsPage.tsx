@@ -1,6 +1,6 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { api } from '../../api/client.js';
-import type { LeadStatus } from '../../api/types.js';
+import type { LeadStatus } from '../../../../src/contracts/index.js';
 import { StatusBadge } from '../../components/Badges.js';
 import { Button } from '../../components/Button.js';
 import { LoadError } from '../../components/LoadError.js';

@@ -1,4 +1,4 @@
-import type { Provider } from '../../api/types.js';
+import type { Provider } from '../../../../src/contracts/index.js';
 import { Button } from '../../components/Button.js';
 
 export type Slot = 'static' | 'pool';

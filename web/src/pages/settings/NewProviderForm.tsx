@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
 import { api } from '../../api/client.js';
-import type { Provider } from '../../api/types.js';
+import type { Provider } from '../../../../src/contracts/index.js';
 import { Button } from '../../components/Button.js';
 import { FieldErrorText } from '../../components/FieldError.js';
 import { errorsFrom, parseWholeNumber, type ErrorsByField } from './formErrors.js';

@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
-import { api, type ProviderChanges } from '../../api/client.js';
-import type { Provider } from '../../api/types.js';
+import { api } from '../../api/client.js';
+import type { Provider, ProviderPatch } from '../../../../src/contracts/index.js';
 import { Button } from '../../components/Button.js';
 import { FieldErrorText } from '../../components/FieldError.js';
 import { errorsFrom, parseWholeNumber, type ErrorsByField } from './formErrors.js';
@@ -43,7 +43,7 @@ export function ProviderRow({ provider, onSaved }: ProviderRowProps) {
       setErrors(local);
       return;
     }
-    const changes: ProviderChanges = {};
+    const changes: ProviderPatch = {};
     if (name !== provider.name) changes.name = name;
     if (parsedQuota !== provider.quota) changes.quota = parsedQuota as number;
     if (parsedRemaining !== provider.remainingQuota)

@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
-import { api, type ServiceChanges } from '../../api/client.js';
-import type { Provider, Service } from '../../api/types.js';
+import { api } from '../../api/client.js';
+import type { Provider, Service, ServicePatch } from '../../../../src/contracts/index.js';
 import { Button } from '../../components/Button.js';
 import { FieldErrorText } from '../../components/FieldError.js';
 import { errorsFrom, parseWholeNumber, type ErrorsByField } from './formErrors.js';
@@ -78,7 +78,7 @@ export function ServiceForm({ service, providers, onSaved }: ServiceFormProps) {
       setErrors({ providersPerLead: parsed });
       return;
     }
-    const changes: ServiceChanges = {};
+    const changes: ServicePatch = {};
     if (parsed !== service.providersPerLead) changes.providersPerLead = parsed;
     // Sent only when changed: a new membership restarts the round-robin pointer at 0.
     if (membershipChanged) {

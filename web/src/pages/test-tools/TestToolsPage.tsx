@@ -1,6 +1,6 @@
 import { useId, useState } from 'react';
 import { api } from '../../api/client.js';
-import type { Service } from '../../api/types.js';
+import type { Service } from '../../../../src/contracts/index.js';
 import { ProviderTag } from '../../components/Badges.js';
 import { PageHeader } from '../../components/PageHeader.js';
 import { formatDuration, shortId } from '../../format.js';

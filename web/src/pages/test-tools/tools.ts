@@ -1,5 +1,14 @@
 import { send } from '../../api/client.js';
-import type { PickedProvider } from '../../api/types.js';
+import type {
+  AllocatedResponse,
+  ErrorBody,
+  IngestResponse,
+  PickedProvider,
+  ResetQuotaResponse,
+} from '../../../../src/contracts/index.js';
+
+/** An answer of either kind, read field by field: the tools show refusals as they come. */
+type Answer<T> = Partial<T> & Partial<ErrorBody>;
 
 /** Random hex id; `crypto.randomUUID` is missing on plain-http origins other than localhost. */
 export function randomId(): string {
@@ -51,11 +60,10 @@ export function generateConcurrentLeads(
   const requests = Array.from({ length: count }, async (_, index) => {
     const serviceId = serviceIds[index % serviceIds.length]!;
     try {
-      const response = await send<{
-        lead_id?: string;
-        providers?: PickedProvider[];
-        error?: string;
-      }>('POST', '/api/request-service', { serviceId, ...fakeContact(index) });
+      const response = await send<Answer<AllocatedResponse>>('POST', '/api/request-service', {
+        serviceId,
+        ...fakeContact(index),
+      });
       return {
         index,
         serviceId,
@@ -88,14 +96,12 @@ export interface WebhookCopyResult {
   ms: number;
 }
 
-interface ResetAnswer {
-  duplicate?: boolean;
-  reset?: number;
-  error?: string;
-}
-
 async function sendReset(eventId: string): Promise<WebhookCopyResult> {
-  const response = await send<ResetAnswer>('POST', '/api/webhook/reset-quota', { eventId });
+  const response = await send<Answer<ResetQuotaResponse & { reset?: number }>>(
+    'POST',
+    '/api/webhook/reset-quota',
+    { eventId },
+  );
   return {
     status: response.status,
     duplicate: response.body.duplicate,
@@ -149,12 +155,9 @@ export async function sendDuplicateLead(): Promise<DuplicateLeadResult> {
   const body = fakeContact(Math.floor(Math.random() * 100));
   const attempts: DuplicateAttempt[] = [];
   for (let attempt = 0; attempt < 2; attempt++) {
-    const response = await send<{ lead_id?: string; deduplicated?: boolean; error?: string }>(
-      'POST',
-      '/api/lead',
-      body,
-      { 'idempotency-key': idempotencyKey },
-    );
+    const response = await send<Answer<IngestResponse>>('POST', '/api/lead', body, {
+      'idempotency-key': idempotencyKey,
+    });
     attempts.push({
       status: response.status,
       leadId: response.body.lead_id,

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/** PostgreSQL's `integer`, the type of every serial id here: larger ids cannot exist. */
+export const MAX_INTEGER_ID = 2_147_483_647;
+
+/** A row id: a positive PostgreSQL integer. A larger one would fail its query (SPEC §8). */
+export const rowId = z.number().int().positive().max(MAX_INTEGER_ID);
+
+/** An id in a path: `/api/providers/7`; decimal digits only (no `0x10`, `1e3`, ` 1`). */
+export const idParams = z.object({
+  id: z
+    .string()
+    .regex(/^[1-9][0-9]{0,9}$/, 'a positive integer id')
+    .transform(Number)
+    .pipe(rowId),
+});
+
+/**
+ * Text PostgreSQL can store: no NUL, no lone UTF-16 surrogate. Either fails the query that
+ * writes or looks it up, which was a 500 for a provider name or a webhook event id (SPEC §8).
+ */
+export const storableText = (schema: z.ZodString): z.ZodString =>
+  schema.refine((value) => !value.includes('\u0000') && value.isWellFormed(), {
+    message: 'contains a character that cannot be stored (NUL or a lone surrogate)',
+  });
+
+/** What a field of a refused configuration body got wrong, for showing next to its input. */
+export const fieldError = z.object({ path: z.string(), message: z.string() });
+export type FieldError = z.infer<typeof fieldError>;
+
+/** The spec's one error shape. */
+export const errorBody = z
+  .object({ ok: z.literal(false), error: z.string() })
+  .catchall(z.unknown())
+  .describe(
+    '`{ ok: false, error: code }`, sometimes with more: `lead_id` (ingestion), `details` ' +
+      '(`[{path, message}]`), `providerIds` (`unknown_provider`)',
+  );
+export type ErrorBody = z.infer<typeof errorBody>;
+
+export const okBody = z.object({ ok: z.literal(true) });
+export type OkBody = z.infer<typeof okBody>;
+
+/** An instant, as ISO 8601 text in UTC. */
+export const timestamp = z.iso.datetime();

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { rowId, storableText } from './common.js';
+
+/**
+ * A service slug: lowercase letters, digits and dashes, at most 63, and at least one letter —
+ * an all-digit slug such as "2" would be shadowed by service id 2 wherever a service is named
+ * by id or slug (SPEC §8).
+ */
+export const SLUG_PATTERN = /^(?=[a-z0-9-]*[a-z])[a-z0-9][a-z0-9-]{0,62}$/;
+
+export const role = z.enum(['static', 'pool']);
+export type Role = z.infer<typeof role>;
+
+export const provider = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  quota: z.number().int(),
+  remainingQuota: z.number().int(),
+  active: z.boolean(),
+});
+export type Provider = z.infer<typeof provider>;
+
+export const service = z.object({
+  id: z.number().int(),
+  slug: z.string(),
+  name: z.string(),
+  providersPerLead: z.number().int(),
+  static: z.array(z.number().int()),
+  pool: z.array(z.number().int()),
+  pointer: z.number().int().describe('Index into `pool` where the next round-robin walk starts'),
+});
+export type Service = z.infer<typeof service>;
+
+export const serviceChange = z.object({
+  service,
+  warnings: z.array(z.string()).describe('Set when the membership can never fill a lead'),
+});
+export type ServiceChange = z.infer<typeof serviceChange>;
+
+const quota = z.number().int().min(0).max(1_000_000_000);
+const providerIds = z.array(rowId).max(1000);
+const slug = z
+  .string()
+  .trim()
+  .regex(SLUG_PATTERN, 'lowercase letters, digits and dashes, with at least one letter');
+
+export const providerPatch = z
+  .object({
+    name: storableText(z.string().trim().min(1).max(100)),
+    quota,
+    remainingQuota: quota,
+    active: z.boolean(),
+  })
+  .partial()
+  .strict();
+export type ProviderPatch = z.infer<typeof providerPatch>;
+
+export const newProvider = providerPatch.required({ name: true, quota: true });
+export type NewProvider = z.infer<typeof newProvider>;
+
+export const servicePatch = z
+  .object({
+    slug,
+    name: storableText(z.string().trim().min(1).max(200)),
+    providersPerLead: z.number().int().min(1).max(100),
+    static: providerIds,
+    pool: providerIds,
+  })
+  .partial()
+  .strict();
+export type ServicePatch = z.infer<typeof servicePatch>;
+
+export const newService = servicePatch.required({ slug: true, name: true });
+export type NewService = z.infer<typeof newService>;

@@ -1,0 +1,48 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+let db: TestDatabase;
+let server: TestApp;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startTestApp(db);
+});
+
+afterAll(async () => {
+  await server?.close();
+  await db?.drop();
+});
+
+interface Operation {
+  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+}
+
+describe('/openapi.json', () => {
+  it('is a valid OpenAPI document', async () => {
+    // From the app, not over HTTP: a busy machine's load shedding would answer 503 instead.
+    // validate() dereferences in place, so it gets a copy.
+    const document = structuredClone(server.app.swagger());
+    await expect(SwaggerParser.validate(document)).resolves.toBeDefined();
+  });
+
+  it('describes a successful answer with a schema for every route', async () => {
+    const paths = server.app.swagger().paths as Record<string, Record<string, Operation>>;
+    expect(Object.keys(paths)).toContain('/api/leads/{id}');
+    const missing: string[] = [];
+    for (const [path, operations] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const success = Object.entries(operation.responses ?? {}).filter(([status]) =>
+          status.startsWith('2'),
+        );
+        const described = success.some(([, response]) =>
+          Object.values(response.content ?? {}).some((content) => content.schema !== undefined),
+        );
+        if (!described) missing.push(`${method.toUpperCase()} ${path}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
