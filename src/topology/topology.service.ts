@@ -42,9 +42,7 @@ function invalid(message: string, path: string): AppError {
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  // Drizzle wraps the driver's error; the SQLSTATE is on its cause.
-  const candidate = error as { code?: string; cause?: { code?: string } };
-  return candidate.code === '23505' || candidate.cause?.code === '23505';
+  return (error as { code?: unknown }).code === '23505';
 }
 
 /**
