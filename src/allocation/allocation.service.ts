@@ -4,10 +4,8 @@ import { transaction, type Pool, type Tx } from '../db/pool.js';
 import { withRetry } from '../db/retry.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents, type NewEvent } from '../events/events.sql.js';
+import { lockAllocationState, lockLeads, lockProviders } from '../db/locks.sql.js';
 import {
-  lockAllocationState,
-  lockLeads,
-  lockProvidersInIdOrder,
   selectAllocationsForLeads,
   selectLeadAllocationState,
   selectMembership,
@@ -126,8 +124,7 @@ export class AllocationService {
     const state = await lockAllocationState(tx, serviceId);
     if (!state) return leadIds.map(() => ({ ok: false, error: 'service_not_found' }));
     const membership = await selectMembership(tx, serviceId);
-    const memberIds = [...membership.staticIds, ...membership.poolIds].sort((a, b) => a - b);
-    const providers = await lockProvidersInIdOrder(tx, memberIds);
+    const providers = await lockProviders(tx, [...membership.staticIds, ...membership.poolIds]);
     const quotas = new Map<number, ProviderQuota>(
       providers.map((provider) => [provider.id, { ...provider }]),
     );

@@ -55,14 +55,6 @@ export async function selectProviderIds(db: Pool | Tx, ids: number[]): Promise<n
   return rows.map((row) => row.id);
 }
 
-export async function lockProvider(tx: Tx, id: number): Promise<ProviderView | null> {
-  const { rows } = await tx.query<ProviderRow>(
-    `SELECT ${PROVIDER_COLUMNS} FROM providers WHERE id = $1 FOR UPDATE`,
-    [id],
-  );
-  return rows[0] ? toProviderView(rows[0]) : null;
-}
-
 export async function insertProvider(
   tx: Tx,
   values: { name: string; quota: number; remainingQuota: number; active: boolean },
@@ -143,15 +135,6 @@ export async function insertService(
     [values.slug, values.name, values.providersPerLead],
   );
   return rows[0]!.id;
-}
-
-/** Takes the same first lock as an allocation of this service. */
-export async function lockServiceState(tx: Tx, id: number): Promise<boolean> {
-  const { rowCount } = await tx.query(
-    'SELECT service_id FROM allocation_state WHERE service_id = $1 FOR UPDATE',
-    [id],
-  );
-  return rowCount === 1;
 }
 
 export async function updateService(
