@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { InsufficientQuota, InvalidPayload, ServiceNotFound } from '../http/errors.js';
+import { InsufficientQuota, InvalidPayload, ServiceNotFound } from '../errors.js';
 import {
   errorBody,
   errorResponses,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { Unavailable } from '../http/errors.js';
+import { Unavailable } from '../errors.js';
 import type { EventHub, Subscriber } from './event-hub.js';
 import { formatEvent, type StoredEvent } from './events.sql.js';
 

@@ -10,8 +10,8 @@ import {
   InvalidPayload,
   RateLimited,
   UnsupportedMediaType,
-} from '../http/errors.js';
-import { MALFORMED, TOO_DEEP, UNSUPPORTED, isPlainObject } from '../http/body.js';
+} from '../errors.js';
+import { MALFORMED, TOO_DEEP, UNSUPPORTED, isPlainObject } from './parse.js';
 import { insertLeadBatch, insertRawOnly, type LeadRow, type RawRequest } from './ingest.sql.js';
 import { normalizeLead } from './normalize.js';
 import { RefusedBytesBudget } from './refused-budget.js';
@@ -61,7 +61,7 @@ export interface IngestServiceOptions {
  * with the reason, and anything that fails in between alone as `failed` with the error.
  *
  * The path, top to bottom (the routes call it in this order inside `receive`):
- *   1. the body parsers (http/body.ts) read bytes and never throw: a malformed, too deep or
+ *   1. the body parsers (http/body.ts, through parse.ts) read bytes and never throw: a malformed, too deep or
  *      unsupported body becomes a sentinel;
  *   2. `screen` refuses by media type, key and body shape, storing the refusal;
  *   3. the route's own checks (a service id), refusing through `refuse`;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { selectAllocationsForLeads } from '../allocation/allocation.sql.js';
 import type { Pool } from '../db/pool.js';
 import { selectEventsForLead } from '../events/events.sql.js';
-import { InvalidPayload, NotFound } from '../http/errors.js';
+import { InvalidPayload, NotFound } from '../errors.js';
 import { storableText } from '../http/schemas.js';
 import { selectLeadDetail, selectLeads, selectStats } from './leads.sql.js';
 

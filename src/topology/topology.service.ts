@@ -2,7 +2,7 @@ import { lockAllocationState, lockProviders } from '../db/locks.sql.js';
 import { transaction, type Pool, type Tx } from '../db/pool.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
-import { AppError, NotFound, ValidationFailed } from '../http/errors.js';
+import { AppError, NotFound, ValidationFailed } from '../errors.js';
 import {
   insertProvider,
   insertService,

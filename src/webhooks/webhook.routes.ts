@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { transaction, type Pool } from '../db/pool.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
-import { AppError, InvalidPayload, Unauthorized } from '../http/errors.js';
+import { AppError, InvalidPayload, Unauthorized } from '../errors.js';
 import { errorBody, rowId, storableText } from '../http/schemas.js';
 import { selectProviderIds } from '../topology/topology.sql.js';
 import { claimWebhookEvent, recordWebhookResult, resetProviderQuotas } from './webhook.sql.js';
