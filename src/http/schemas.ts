@@ -8,6 +8,21 @@ export const errorBody = z
   .catchall(z.unknown())
   .describe('`{ ok: false, error: code }`, sometimes with more fields such as `lead_id`');
 
+export const allocatedProviderBody = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  role: z.enum(['static', 'pool']),
+});
+
+export const allocationResultBody = z.union([
+  z.object({
+    ok: z.literal(true),
+    service_id: z.number().int(),
+    providers: z.array(allocatedProviderBody),
+  }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
+
 export const leadBody = z
   .record(z.string(), z.unknown())
   .describe(
