@@ -27,10 +27,6 @@ export type AllocationResult =
     }
   | { ok: false; error: 'insufficient_quota' | 'service_not_found' | 'not_allocated' };
 
-export interface AllocationServiceOptions {
-  maxBatch?: number;
-}
-
 function resultFromRows(serviceId: number, rows: AllocationRow[]): AllocationResult {
   return {
     ok: true,
@@ -48,13 +44,11 @@ function resultFromRows(serviceId: number, rows: AllocationRow[]): AllocationRes
 export class AllocationService {
   private readonly batchers = new Map<number, Batcher<string, AllocationResult>>();
   private readonly servicesById = new Map<number, ServiceRef>();
-  retries = 0;
 
   constructor(
     private readonly pool: Pool,
     private readonly logger: Logger,
     private readonly committed: EventsCommitted,
-    private readonly options: AllocationServiceOptions = {},
   ) {}
 
   /**
@@ -79,7 +73,7 @@ export class AllocationService {
     let batcher = this.batchers.get(serviceId);
     if (!batcher) {
       batcher = new Batcher((leadIds) => this.allocateBatch(serviceId, leadIds), {
-        maxBatch: this.options.maxBatch ?? 100,
+        maxBatch: 100,
         maxConcurrent: 1,
       });
       this.batchers.set(serviceId, batcher);
@@ -105,13 +99,11 @@ export class AllocationService {
     return withRetry(
       () => transaction(this.pool, (tx) => this.allocateInTransaction(tx, serviceId, leadIds)),
       {
-        onRetry: (error, attempt) => {
-          this.retries++;
+        onRetry: (error, attempt) =>
           this.logger.warn(
             { err: error, attempt, serviceId, batch: leadIds.length },
             'allocation retried',
-          );
-        },
+          ),
       },
     );
   }

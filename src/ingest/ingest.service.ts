@@ -39,7 +39,7 @@ export interface Intake {
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
 const IDEMPOTENCY_KEY = /^[^\x00-\x1f\x7f]{1,255}$/;
 
-export function validateIdempotencyKey(key: string | undefined): string | null {
+function validateIdempotencyKey(key: string | undefined): string | null {
   if (key === undefined) return null;
   if (!IDEMPOTENCY_KEY.test(key)) throw new InvalidIdempotencyKey();
   return key;

@@ -16,7 +16,7 @@ export const UNSUPPORTED = Symbol('unsupported media type');
  * JSON.stringify, jsonb, the dashboard) may then recurse without overflowing the stack, which
  * at ~2,500 levels it did, before the raw row was written.
  */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
@@ -29,7 +29,7 @@ const BACKSLASH = 0x5c;
  * Whether valid JSON text nests deeper than `limit`, by one pass over its bytes (no recursion,
  * no allocation). Brackets inside strings do not count.
  */
-export function jsonDeeperThan(text: Buffer, limit: number): boolean {
+function jsonDeeperThan(text: Buffer, limit: number): boolean {
   // The shortest text deeper than `limit` is limit + 1 openers and as many closers.
   if (text.length < 2 * (limit + 1)) return false;
   let depth = 0;
