@@ -152,7 +152,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerSessionRoutes(app, sessionRoutes);
   await api.register(healthRoutes, { pool });
   await api.register(ingestRoutes, { ingest, allocation });
-  await api.register(allocationRoutes, { ingest, allocation, pool });
+  await api.register(allocationRoutes, { pool });
   await api.register(webhookRoutes, { pool, committed, secret: config.WEBHOOK_SECRET });
   await api.register(eventsRoutes, { hub, maxClients: limits.maxSseClients });
   await api.register(topologyRoutes, { pool, topology });

@@ -10,10 +10,8 @@ import { transaction, type Pool, type Tx } from '../db/pool.js';
 import { withRetry } from '../db/retry.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
+import { lockAllocationState, lockLeads, lockProviders } from '../db/locks.sql.js';
 import {
-  lockAllocationState,
-  lockLeads,
-  lockProvidersInIdOrder,
   selectAllocationsForLeads,
   selectLeadAllocationState,
   selectMembership,
@@ -28,10 +26,6 @@ import { pickProviders, type ProviderQuota } from './rule.js';
 export type AllocationResult =
   | { ok: true; serviceId: number; providers: PickedProvider[] }
   | { ok: false; error: 'insufficient_quota' | 'service_not_found' | 'not_allocated' };
-
-export interface AllocationServiceOptions {
-  maxBatch?: number;
-}
 
 function resultFromRows(serviceId: number, rows: AllocationRow[]): AllocationResult {
   return {
@@ -50,13 +44,11 @@ function resultFromRows(serviceId: number, rows: AllocationRow[]): AllocationRes
 export class AllocationService {
   private readonly batchers = new Map<number, Batcher<string, AllocationResult>>();
   private readonly servicesById = new Map<number, ServiceRef>();
-  retries = 0;
 
   constructor(
     private readonly pool: Pool,
     private readonly logger: Logger,
     private readonly committed: EventsCommitted,
-    private readonly options: AllocationServiceOptions = {},
   ) {}
 
   /**
@@ -81,7 +73,7 @@ export class AllocationService {
     let batcher = this.batchers.get(serviceId);
     if (!batcher) {
       batcher = new Batcher((leadIds) => this.allocateBatch(serviceId, leadIds), {
-        maxBatch: this.options.maxBatch ?? 100,
+        maxBatch: 100,
         maxConcurrent: 1,
       });
       this.batchers.set(serviceId, batcher);
@@ -107,13 +99,11 @@ export class AllocationService {
     return withRetry(
       () => transaction(this.pool, (tx) => this.allocateInTransaction(tx, serviceId, leadIds)),
       {
-        onRetry: (error, attempt) => {
-          this.retries++;
+        onRetry: (error, attempt) =>
           this.logger.warn(
             { err: error, attempt, serviceId, batch: leadIds.length },
             'allocation retried',
-          );
-        },
+          ),
       },
     );
   }
@@ -126,8 +116,7 @@ export class AllocationService {
     const state = await lockAllocationState(tx, serviceId);
     if (!state) return leadIds.map(() => ({ ok: false, error: 'service_not_found' }));
     const membership = await selectMembership(tx, serviceId);
-    const memberIds = [...membership.staticIds, ...membership.poolIds].sort((a, b) => a - b);
-    const providers = await lockProvidersInIdOrder(tx, memberIds);
+    const providers = await lockProviders(tx, [...membership.staticIds, ...membership.poolIds]);
     const quotas = new Map<number, ProviderQuota>(
       providers.map((provider) => [provider.id, { ...provider }]),
     );

@@ -19,24 +19,6 @@ export async function selectServiceByReference(
   return rows[0] ?? null;
 }
 
-export interface LockedState {
-  pointer: number;
-  providersPerLead: number;
-}
-
-/** First lock of every allocation and membership change for a service. */
-export async function lockAllocationState(tx: Tx, serviceId: number): Promise<LockedState | null> {
-  const { rows } = await tx.query<{ pool_pointer: number; providers_per_lead: number }>(
-    `SELECT st.pool_pointer, s.providers_per_lead
-       FROM allocation_state st JOIN services s ON s.id = st.service_id
-      WHERE st.service_id = $1
-        FOR UPDATE OF st`,
-    [serviceId],
-  );
-  const row = rows[0];
-  return row ? { pointer: row.pool_pointer, providersPerLead: row.providers_per_lead } : null;
-}
-
 export interface Membership {
   staticIds: number[];
   poolIds: number[];
@@ -51,50 +33,6 @@ export async function selectMembership(db: Pool | Tx, serviceId: number): Promis
     staticIds: rows.filter((row) => row.role === 'static').map((row) => row.provider_id),
     poolIds: rows.filter((row) => row.role === 'pool').map((row) => row.provider_id),
   };
-}
-
-export interface LockedProvider {
-  id: number;
-  name: string;
-  remainingQuota: number;
-  active: boolean;
-}
-
-/**
- * Locks providers in ascending id order: every path that locks several providers does it
- * this way, so services sharing providers (1 and 3 in the demo) can never deadlock.
- */
-export async function lockProvidersInIdOrder(tx: Tx, ids: number[]): Promise<LockedProvider[]> {
-  const { rows } = await tx.query<{
-    id: number;
-    name: string;
-    remaining_quota: number;
-    active: boolean;
-  }>(
-    `SELECT id, name, remaining_quota, active FROM providers
-      WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE`,
-    [ids],
-  );
-  return rows.map((row) => ({
-    id: row.id,
-    name: row.name,
-    remainingQuota: row.remaining_quota,
-    active: row.active,
-  }));
-}
-
-export interface LockedLead {
-  id: string;
-  status: string;
-  serviceId: number | null;
-}
-
-export async function lockLeads(tx: Tx, ids: string[]): Promise<LockedLead[]> {
-  const { rows } = await tx.query<{ id: string; status: string; service_id: number | null }>(
-    `SELECT id, status, service_id FROM leads WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-    [ids],
-  );
-  return rows.map((row) => ({ id: row.id, status: row.status, serviceId: row.service_id }));
 }
 
 export interface NewAllocation {

@@ -36,22 +36,12 @@ function codeOf(error: unknown): string | undefined {
   return undefined;
 }
 
-// Query builders wrap the driver's error (drizzle: DrizzleQueryError, the pg error as
-// `cause`); classify what PostgreSQL said, not the wrapper.
-function causeOf(error: unknown): unknown {
-  return error instanceof Error && error.cause !== error ? error.cause : undefined;
-}
-
-export function isRetryable(error: unknown, depth = 0): boolean {
+export function isRetryable(error: unknown): boolean {
   const code = codeOf(error);
-  if (code !== undefined && RETRYABLE_SQLSTATES.has(code)) return true;
-  const cause = causeOf(error);
-  return cause !== undefined && depth < 5 && isRetryable(cause, depth + 1);
+  return code !== undefined && RETRYABLE_SQLSTATES.has(code);
 }
 
-export function isUnavailable(error: unknown, depth = 0): boolean {
-  const cause = causeOf(error);
-  if (cause !== undefined && depth < 5 && isUnavailable(cause, depth + 1)) return true;
+export function isUnavailable(error: unknown): boolean {
   const code = codeOf(error);
   if (code !== undefined && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))) {
     return true;

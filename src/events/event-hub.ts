@@ -59,16 +59,8 @@ export class EventHub {
     private readonly committed: EventsCommitted,
   ) {}
 
-  get subscriberCount(): number {
-    return this.subscribers.size;
-  }
-
   get latestDeliveredId(): number {
     return Math.max(this.lastId, 0);
-  }
-
-  get listening(): boolean {
-    return this.listener !== undefined;
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { Unavailable } from '../http/errors.js';
+import { Unavailable } from '../errors.js';
 import type { EventHub, Subscriber } from './event-hub.js';
 import {
   eventData,

@@ -1,13 +1,14 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   AppError,
+  type ErrorCode,
   InvalidPayload,
   PayloadTooLarge,
   UnsupportedMediaType,
   Unavailable,
   ValidationFailed,
-} from './errors.js';
-import { MALFORMED, TOO_DEEP, UNSUPPORTED } from './body.js';
+} from '../errors.js';
+import { MALFORMED, TOO_DEEP, UNSUPPORTED } from '../ingest/parse.js';
 import { isUnavailable } from '../db/pg-errors.js';
 
 const FASTIFY_CODES: Record<string, () => AppError> = {
@@ -18,7 +19,7 @@ const FASTIFY_CODES: Record<string, () => AppError> = {
   FST_ERR_CTP_INVALID_TYPE: () => new UnsupportedMediaType(),
 };
 
-const STATUS_CODES: Record<number, string> = {
+const STATUS_CODES: Record<number, ErrorCode> = {
   400: 'bad_request',
   401: 'unauthorized',
   403: 'forbidden',

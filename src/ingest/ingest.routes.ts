@@ -1,22 +1,45 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
+  allocatedResponse,
+  errorBody,
   idempotencyHeaders,
   ingestResponse,
   leadBody,
+  requestServiceBody,
+  type AllocationAnswer,
   type IngestResponse,
 } from '../contracts/index.js';
+import type { AllocationResult, AllocationService } from '../allocation/allocation.service.js';
+import { isIntegerId } from '../db/ids.js';
+import { InsufficientQuota, InvalidPayload, ServiceNotFound } from '../errors.js';
 import { errorResponses, validatedByHandler } from '../http/schemas.js';
 import { rawRequestOf } from './raw-request.js';
 import type { IngestService } from './ingest.service.js';
 import { serviceReference } from './normalize.js';
-import type { AllocationService } from '../allocation/allocation.service.js';
-import { allocationAnswerOf } from '../allocation/allocation.routes.js';
 
 export interface IngestRoutesOptions {
   ingest: IngestService;
   allocation: AllocationService;
 }
 
+/** An allocation as the ingestion answers carry it, in the spec's snake_case. */
+function allocationAnswerOf(result: AllocationResult): AllocationAnswer {
+  return result.ok
+    ? { ok: true, service_id: result.serviceId, providers: result.providers }
+    : { ok: false, error: result.error };
+}
+
+function parseServiceId(value: unknown): number | null {
+  if (typeof value === 'number' && isIntegerId(value)) return value;
+  if (typeof value === 'string' && /^\d{1,10}$/.test(value.trim()) && isIntegerId(Number(value)))
+    return Number(value);
+  return null;
+}
+
+/**
+ * The two ingestion routes. Both are raw-first (IngestService.receive); request-service then
+ * allocates the stored lead, so it lives here and allocation's routes never import ingestion.
+ */
 export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
   app,
   { ingest, allocation },
@@ -70,6 +93,53 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
         .status(outcome.deduplicated ? 409 : 201)
         .serializer(JSON.stringify)
         .send(body);
+    },
+  );
+  app.post(
+    '/api/request-service',
+    {
+      config: { access: 'ingest', rawCapture: true },
+      validatorCompiler: validatedByHandler,
+      schema: {
+        tags: ['distribution'],
+        summary: 'Store a lead and allocate it to N providers of a service',
+        headers: idempotencyHeaders,
+        body: requestServiceBody,
+        response: {
+          201: allocatedResponse,
+          404: errorBody,
+          409: errorBody,
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const raw = rawRequestOf(request, 'request-service');
+      const { outcome, service } = await ingest.receive(raw, async (intake) => {
+        const payload = await ingest.screen(intake, request.body);
+        const serviceId = parseServiceId(payload['serviceId'] ?? payload['service_id']);
+        if (serviceId === null) return ingest.refuse(intake, new InvalidPayload());
+        const service = await allocation.findService(serviceId);
+        if (!service) return ingest.refuse(intake, new ServiceNotFound());
+        return { outcome: await ingest.accept(intake, payload, service.id), service };
+      });
+      request.leadId = outcome.leadId;
+      const result = outcome.deduplicated
+        ? await allocation.answerFor(outcome.leadId, service.id)
+        : await allocation.allocateLead(outcome.leadId, service.id);
+      if (!result.ok) {
+        request.outcome = result.error;
+        throw new InsufficientQuota(outcome.leadId);
+      }
+      request.outcome = outcome.deduplicated ? 'duplicate' : 'allocated';
+      // Plain JSON.stringify, as on POST /api/lead: a body built from typed fields.
+      return reply.status(201).serializer(JSON.stringify).send({
+        ok: true,
+        lead_id: outcome.leadId,
+        service_id: result.serviceId,
+        providers: result.providers,
+        deduplicated: outcome.deduplicated,
+      });
     },
   );
 };

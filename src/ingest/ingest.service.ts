@@ -10,8 +10,8 @@ import {
   InvalidPayload,
   RateLimited,
   UnsupportedMediaType,
-} from '../http/errors.js';
-import { MALFORMED, TOO_DEEP, UNSUPPORTED, isPlainObject } from '../http/body.js';
+} from '../errors.js';
+import { MALFORMED, TOO_DEEP, UNSUPPORTED, isPlainObject } from './parse.js';
 import { insertLeadBatch, insertRawOnly, type LeadRow, type RawRequest } from './ingest.sql.js';
 import { normalizeLead } from './normalize.js';
 import { RefusedBytesBudget } from './refused-budget.js';
@@ -39,7 +39,7 @@ export interface Intake {
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
 const IDEMPOTENCY_KEY = /^[^\x00-\x1f\x7f]{1,255}$/;
 
-export function validateIdempotencyKey(key: string | undefined): string | null {
+function validateIdempotencyKey(key: string | undefined): string | null {
   if (key === undefined) return null;
   if (!IDEMPOTENCY_KEY.test(key)) throw new InvalidIdempotencyKey();
   return key;
@@ -61,7 +61,7 @@ export interface IngestServiceOptions {
  * with the reason, and anything that fails in between alone as `failed` with the error.
  *
  * The path, top to bottom (the routes call it in this order inside `receive`):
- *   1. the body parsers (http/body.ts) read bytes and never throw: a malformed, too deep or
+ *   1. the body parsers (http/body.ts, through parse.ts) read bytes and never throw: a malformed, too deep or
  *      unsupported body becomes a sentinel;
  *   2. `screen` refuses by media type, key and body shape, storing the refusal;
  *   3. the route's own checks (a service id), refusing through `refuse`;

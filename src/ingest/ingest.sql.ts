@@ -1,3 +1,4 @@
+import { lockFailedRaw } from '../db/locks.sql.js';
 import type { Pool, Tx } from '../db/pool.js';
 import { ANNOUNCE_EVENT_WRITER } from '../events/events.sql.js';
 import { LEAD_COLUMNS, type LeadFields } from './normalize.js';
@@ -208,19 +209,15 @@ export async function rejectFailedRaw(pool: Pool, rawId: number, reason: string)
 }
 
 /**
- * Creates the lead of a failed raw row, or links it to the lead its key already has.
- * Locks the raw row so two reprocess runs cannot both act on it.
+ * Creates the lead of a failed raw row, or links it to the lead its key already has. The raw
+ * row stays locked to the end of `tx`, so two reprocess runs cannot both act on it.
  */
 export async function reprocessRaw(
   tx: Tx,
   rawId: number,
   lead: LeadRow,
 ): Promise<{ leadId: string; created: boolean } | null> {
-  const locked = await tx.query<{ sender: string; idempotency_key: string | null }>(
-    `SELECT sender, idempotency_key FROM leads_raw WHERE id = $1 AND status = 'failed' FOR UPDATE`,
-    [rawId],
-  );
-  const raw = locked.rows[0];
+  const raw = await lockFailedRaw(tx, rawId);
   if (!raw) return null;
   const inserted = await tx.query<{ id: string }>(
     `INSERT INTO leads (id, raw_id, sender, idempotency_key, extra, service_id, ${FIELD_NAMES})
@@ -231,7 +228,7 @@ export async function reprocessRaw(
       lead.id,
       rawId,
       raw.sender,
-      raw.idempotency_key,
+      raw.idempotencyKey,
       JSON.stringify(lead.extra),
       lead.serviceId,
       ...LEAD_COLUMNS.map((column) => lead.fields[column]),
@@ -248,7 +245,7 @@ export async function reprocessRaw(
     `UPDATE leads_raw AS r SET status = 'duplicate', lead_id = l.id
        FROM leads l WHERE r.id = $1 AND l.sender = $2 AND l.idempotency_key = $3
      RETURNING l.id AS lead_id`,
-    [rawId, raw.sender, raw.idempotency_key],
+    [rawId, raw.sender, raw.idempotencyKey],
   );
   return { leadId: rows[0]!.lead_id, created: false };
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { TOO_DEEP, UNSUPPORTED, isPlainObject, parseStoredBody } from '../http/body.js';
+import { TOO_DEEP, UNSUPPORTED, isPlainObject, parseStoredBody } from './parse.js';
 import { transaction, type Pool } from '../db/pool.js';
 import { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';

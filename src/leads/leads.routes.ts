@@ -11,7 +11,7 @@ import {
 } from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
 import { selectEventsForLead } from '../events/events.sql.js';
-import { InvalidPayload, NotFound } from '../http/errors.js';
+import { InvalidPayload, NotFound } from '../errors.js';
 import { selectLeadDetail, selectLeads, selectStats } from './leads.sql.js';
 
 function encodeCursor(createdAt: string, id: string): string {

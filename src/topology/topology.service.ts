@@ -1,4 +1,3 @@
-import { lockProvidersInIdOrder } from '../allocation/allocation.sql.js';
 import type {
   NewProvider,
   NewService,
@@ -8,15 +7,14 @@ import type {
   ServiceChange,
   ServicePatch,
 } from '../contracts/index.js';
+import { lockAllocationState, lockProviders } from '../db/locks.sql.js';
 import { transaction, type Pool, type Tx } from '../db/pool.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
-import { AppError, NotFound, ValidationFailed } from '../http/errors.js';
+import { AppError, NotFound, ValidationFailed } from '../errors.js';
 import {
   insertProvider,
   insertService,
-  lockProvider,
-  lockServiceState,
   replaceMembership,
   selectService,
   updateProvider,
@@ -28,25 +26,20 @@ function invalid(message: string, path: string): AppError {
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  // Drizzle wraps the driver's error; the SQLSTATE is on its cause.
-  const candidate = error as { code?: string; cause?: { code?: string } };
-  return candidate.code === '23505' || candidate.cause?.code === '23505';
+  return (error as { code?: unknown }).code === '23505';
 }
 
 /**
- * Validates a membership and locks its providers in ascending id order. Inserting membership
- * rows takes FK locks on the providers in list order (4, 1, 8, …), which against an allocation
- * holding them FOR UPDATE in id order deadlocked; taking them in id order first cannot.
+ * Validates a membership and locks its providers before the membership rows are written:
+ * inserting those takes key locks on the providers in list order (4, 1, 8, …), which against
+ * an allocation holding them deadlocked.
  */
 async function lockMembership(tx: Tx, staticIds: number[], poolIds: number[]): Promise<void> {
   const all = [...staticIds, ...poolIds];
   if (new Set(all).size !== all.length) {
     throw invalid('a provider may appear once, either static or in the pool', 'pool');
   }
-  const ascending = [...all].sort((a, b) => a - b);
-  const known = new Set(
-    (await lockProvidersInIdOrder(tx, ascending)).map((provider) => provider.id),
-  );
+  const known = new Set((await lockProviders(tx, all)).map((provider) => provider.id));
   const unknown = all.filter((id) => !known.has(id));
   if (unknown.length > 0) throw new AppError(400, 'unknown_provider', { providerIds: unknown });
 }
@@ -86,7 +79,7 @@ export class TopologyService {
 
   async updateProvider(id: number, input: ProviderPatch): Promise<Provider> {
     return this.write(async (tx) => {
-      const current = await lockProvider(tx, id);
+      const [current] = await lockProviders(tx, [id]);
       if (!current) throw new NotFound('provider_not_found');
       const quota = input.quota ?? current.quota;
       // Lowering a quota lowers what is left with it; raising it leaves what is left alone.
@@ -121,7 +114,7 @@ export class TopologyService {
 
   async updateService(id: number, input: ServicePatch): Promise<ServiceChange> {
     return this.write(async (tx) => {
-      if (!(await lockServiceState(tx, id))) throw new NotFound('service_not_found');
+      if (!(await lockAllocationState(tx, id))) throw new NotFound('service_not_found');
       const current = (await selectService(tx, id))!;
       await updateService(tx, id, {
         ...(input.slug !== undefined && { slug: input.slug }),

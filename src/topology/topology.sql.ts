@@ -1,47 +1,52 @@
-import { asc, eq, inArray, sql } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import type { Provider as ProviderView, Service as ServiceView } from '../contracts/index.js';
+import type { Provider as ProviderView, Role, Service as ServiceView } from '../contracts/index.js';
 import type { Pool, Tx } from '../db/pool.js';
-import { allocationState, providers, serviceProviders, services } from '../db/schema.js';
 
-const providerColumns = {
-  id: providers.id,
-  name: providers.name,
-  quota: providers.quota,
-  remainingQuota: providers.remainingQuota,
-  active: providers.active,
-};
-
-const db = (client: Pool | Tx) => drizzle({ client });
-
-export async function selectProviders(client: Pool | Tx): Promise<ProviderView[]> {
-  return db(client).select(providerColumns).from(providers).orderBy(asc(providers.id));
+interface ProviderRow {
+  id: number;
+  name: string;
+  quota: number;
+  remaining_quota: number;
+  active: boolean;
 }
 
-export async function selectProviderIds(client: Pool | Tx, ids: number[]): Promise<number[]> {
+const PROVIDER_COLUMNS = 'id, name, quota, remaining_quota, active';
+
+function toProviderView(row: ProviderRow): ProviderView {
+  return {
+    id: row.id,
+    name: row.name,
+    quota: row.quota,
+    remainingQuota: row.remaining_quota,
+    active: row.active,
+  };
+}
+
+export async function selectProviders(db: Pool | Tx): Promise<ProviderView[]> {
+  const { rows } = await db.query<ProviderRow>(
+    `SELECT ${PROVIDER_COLUMNS} FROM providers ORDER BY id`,
+  );
+  return rows.map(toProviderView);
+}
+
+export async function selectProviderIds(db: Pool | Tx, ids: number[]): Promise<number[]> {
   if (ids.length === 0) return [];
-  const rows = await db(client)
-    .select({ id: providers.id })
-    .from(providers)
-    .where(inArray(providers.id, ids));
+  const { rows } = await db.query<{ id: number }>(
+    'SELECT id FROM providers WHERE id = ANY($1::int[])',
+    [ids],
+  );
   return rows.map((row) => row.id);
-}
-
-export async function lockProvider(tx: Tx, id: number): Promise<ProviderView | null> {
-  const rows = await db(tx)
-    .select(providerColumns)
-    .from(providers)
-    .where(eq(providers.id, id))
-    .for('update');
-  return rows[0] ?? null;
 }
 
 export async function insertProvider(
   tx: Tx,
   values: { name: string; quota: number; remainingQuota: number; active: boolean },
 ): Promise<ProviderView> {
-  const rows = await db(tx).insert(providers).values(values).returning(providerColumns);
-  return rows[0]!;
+  const { rows } = await tx.query<ProviderRow>(
+    `INSERT INTO providers (name, quota, remaining_quota, active) VALUES ($1, $2, $3, $4)
+     RETURNING ${PROVIDER_COLUMNS}`,
+    [values.name, values.quota, values.remainingQuota, values.active],
+  );
+  return toProviderView(rows[0]!);
 }
 
 export async function updateProvider(
@@ -49,66 +54,69 @@ export async function updateProvider(
   id: number,
   values: Partial<{ name: string; quota: number; remainingQuota: number; active: boolean }>,
 ): Promise<ProviderView> {
-  const rows = await db(tx)
-    .update(providers)
-    .set({ ...values, updatedAt: sql`now()` })
-    .where(eq(providers.id, id))
-    .returning(providerColumns);
-  return rows[0]!;
+  // coalesce keeps a column whose value is not given; none of these columns is nullable.
+  const { rows } = await tx.query<ProviderRow>(
+    `UPDATE providers
+        SET name = coalesce($2, name), quota = coalesce($3, quota),
+            remaining_quota = coalesce($4, remaining_quota), active = coalesce($5, active),
+            updated_at = now()
+      WHERE id = $1
+     RETURNING ${PROVIDER_COLUMNS}`,
+    [id, values.name, values.quota, values.remainingQuota, values.active],
+  );
+  return toProviderView(rows[0]!);
 }
 
-export async function selectServices(client: Pool | Tx): Promise<ServiceView[]> {
+export async function selectServices(db: Pool | Tx): Promise<ServiceView[]> {
   // One after another: a transaction's client runs one query at a time anyway, and pg
   // deprecates queueing several on one client.
-  const serviceRows = await db(client).select().from(services).orderBy(asc(services.id));
-  const memberRows = await db(client)
-    .select()
-    .from(serviceProviders)
-    .orderBy(
-      asc(serviceProviders.serviceId),
-      asc(serviceProviders.role),
-      asc(serviceProviders.position),
-    );
-  const stateRows = await db(client).select().from(allocationState);
-  const pointers = new Map(stateRows.map((row) => [row.serviceId, row.poolPointer]));
-  return serviceRows.map((service) => {
-    const members = memberRows.filter((member) => member.serviceId === service.id);
+  const services = await db.query<{
+    id: number;
+    slug: string;
+    name: string;
+    providers_per_lead: number;
+  }>('SELECT id, slug, name, providers_per_lead FROM services ORDER BY id');
+  const members = await db.query<{ service_id: number; provider_id: number; role: Role }>(
+    `SELECT service_id, provider_id, role FROM service_providers
+      ORDER BY service_id, role, position`,
+  );
+  const states = await db.query<{ service_id: number; pool_pointer: number }>(
+    'SELECT service_id, pool_pointer FROM allocation_state',
+  );
+  const pointers = new Map(states.rows.map((row) => [row.service_id, row.pool_pointer]));
+  return services.rows.map((service) => {
+    const own = members.rows.filter((member) => member.service_id === service.id);
+    const withRole = (role: Role): number[] =>
+      own.filter((member) => member.role === role).map((member) => member.provider_id);
     return {
       id: service.id,
       slug: service.slug,
       name: service.name,
-      providersPerLead: service.providersPerLead,
-      static: members
-        .filter((member) => member.role === 'static')
-        .map((member) => member.providerId),
-      pool: members.filter((member) => member.role === 'pool').map((member) => member.providerId),
+      providersPerLead: service.providers_per_lead,
+      static: withRole('static'),
+      pool: withRole('pool'),
       pointer: pointers.get(service.id) ?? 0,
     };
   });
 }
 
-export async function selectService(client: Pool | Tx, id: number): Promise<ServiceView | null> {
-  return (await selectServices(client)).find((service) => service.id === id) ?? null;
+export async function selectService(db: Pool | Tx, id: number): Promise<ServiceView | null> {
+  return (await selectServices(db)).find((service) => service.id === id) ?? null;
 }
 
 export async function insertService(
   tx: Tx,
-  values: { slug: string; name: string; providersPerLead: number; id?: number },
+  values: { slug: string; name: string; providersPerLead: number },
 ): Promise<number> {
-  const rows = await db(tx).insert(services).values(values).returning({ id: services.id });
-  const id = rows[0]!.id;
-  await db(tx).insert(allocationState).values({ serviceId: id, poolPointer: 0 });
-  return id;
-}
-
-/** Takes the same first lock as an allocation of this service. */
-export async function lockServiceState(tx: Tx, id: number): Promise<boolean> {
-  const rows = await db(tx)
-    .select({ id: allocationState.serviceId })
-    .from(allocationState)
-    .where(eq(allocationState.serviceId, id))
-    .for('update');
-  return rows.length === 1;
+  const { rows } = await tx.query<{ id: number }>(
+    `WITH service AS (
+       INSERT INTO services (slug, name, providers_per_lead) VALUES ($1, $2, $3) RETURNING id),
+     state AS (
+       INSERT INTO allocation_state (service_id, pool_pointer) SELECT id, 0 FROM service)
+     SELECT id FROM service`,
+    [values.slug, values.name, values.providersPerLead],
+  );
+  return rows[0]!.id;
 }
 
 export async function updateService(
@@ -116,9 +124,13 @@ export async function updateService(
   id: number,
   values: Partial<{ slug: string; name: string; providersPerLead: number }>,
 ): Promise<void> {
-  if (Object.keys(values).length > 0) {
-    await db(tx).update(services).set(values).where(eq(services.id, id));
-  }
+  await tx.query(
+    `UPDATE services
+        SET slug = coalesce($2, slug), name = coalesce($3, name),
+            providers_per_lead = coalesce($4, providers_per_lead)
+      WHERE id = $1`,
+    [id, values.slug, values.name, values.providersPerLead],
+  );
 }
 
 export async function replaceMembership(
@@ -127,32 +139,24 @@ export async function replaceMembership(
   staticIds: number[],
   poolIds: number[],
 ): Promise<void> {
-  await db(tx).delete(serviceProviders).where(eq(serviceProviders.serviceId, serviceId));
-  const rows = [
-    ...staticIds.map((providerId, position) => ({
-      serviceId,
-      providerId,
-      role: 'static' as const,
-      position,
-    })),
-    ...poolIds.map((providerId, position) => ({
-      serviceId,
-      providerId,
-      role: 'pool' as const,
-      position,
-    })),
-  ];
-  if (rows.length > 0) await db(tx).insert(serviceProviders).values(rows);
-  await db(tx)
-    .update(allocationState)
-    .set({ poolPointer: 0 })
-    .where(eq(allocationState.serviceId, serviceId));
+  await tx.query('DELETE FROM service_providers WHERE service_id = $1', [serviceId]);
+  // WITH ORDINALITY numbers from 1; positions have always counted from 0.
+  await tx.query(
+    `INSERT INTO service_providers (service_id, provider_id, role, position)
+     SELECT $1::int, provider_id, 'static', ordinality::int - 1
+       FROM unnest($2::int[]) WITH ORDINALITY AS s(provider_id, ordinality)
+     UNION ALL
+     SELECT $1::int, provider_id, 'pool', ordinality::int - 1
+       FROM unnest($3::int[]) WITH ORDINALITY AS p(provider_id, ordinality)`,
+    [serviceId, staticIds, poolIds],
+  );
+  await tx.query('UPDATE allocation_state SET pool_pointer = 0 WHERE service_id = $1', [serviceId]);
 }
 
-export async function countProviders(client: Pool | Tx): Promise<number> {
-  const rows = await db(client)
-    .select({ count: sql<number>`count(*)::int` })
-    .from(providers);
+export async function countProviders(db: Pool | Tx): Promise<number> {
+  const { rows } = await db.query<{ count: number }>(
+    'SELECT count(*)::int AS count FROM providers',
+  );
   return rows[0]?.count ?? 0;
 }
 

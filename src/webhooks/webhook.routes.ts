@@ -4,7 +4,7 @@ import { errorBody, resetQuotaBody, resetQuotaResponse } from '../contracts/inde
 import { transaction, type Pool } from '../db/pool.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
-import { AppError, InvalidPayload, Unauthorized } from '../http/errors.js';
+import { AppError, InvalidPayload, Unauthorized } from '../errors.js';
 import { selectProviderIds } from '../topology/topology.sql.js';
 import { claimWebhookEvent, recordWebhookResult, resetProviderQuotas } from './webhook.sql.js';
 

@@ -1,4 +1,5 @@
 import type { ResetProvider } from '../contracts/index.js';
+import { lockProviders } from '../db/locks.sql.js';
 import type { Tx } from '../db/pool.js';
 
 /** Records a webhook event id; false when it was recorded before (by any copy, at any time). */
@@ -17,23 +18,19 @@ export async function recordWebhookResult(tx: Tx, eventId: string, result: unkno
   ]);
 }
 
-/**
- * Refills providers (all when `ids` is null), locking them in ascending id order like
- * allocation does, so a reset and allocations never deadlock.
- */
+/** Refills providers (all when `ids` is null). */
 export async function resetProviderQuotas(tx: Tx, ids: number[] | null): Promise<ResetProvider[]> {
+  const locked = await lockProviders(tx, ids);
   const { rows } = await tx.query<{
     id: number;
     name: string;
     quota: number;
     remaining_quota: number;
   }>(
-    `WITH locked AS (
-       SELECT id FROM providers WHERE $1::int[] IS NULL OR id = ANY($1::int[]) ORDER BY id FOR UPDATE)
-     UPDATE providers p SET remaining_quota = p.quota, updated_at = now()
-       FROM locked WHERE p.id = locked.id
-     RETURNING p.id, p.name, p.quota, p.remaining_quota`,
-    [ids],
+    `UPDATE providers SET remaining_quota = quota, updated_at = now()
+      WHERE id = ANY($1::int[])
+     RETURNING id, name, quota, remaining_quota`,
+    [locked.map((provider) => provider.id)],
   );
   return rows
     .map((row) => ({

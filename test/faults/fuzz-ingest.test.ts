@@ -3,7 +3,7 @@ import http from 'node:http';
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPlainObject } from '../../src/http/body.js';
+import { isPlainObject } from '../../src/ingest/parse.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { spawnServer, type ServerProcess } from './server-process.js';
 

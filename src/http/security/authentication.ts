@@ -8,7 +8,7 @@ import {
   bearerToken,
   presentedApiKey,
 } from '../auth.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
 import { accessOf } from './access.js';
 import type { SecurityCounters } from '../../contracts/index.js';
 

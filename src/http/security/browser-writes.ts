@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError, UnsupportedMediaType } from '../errors.js';
+import { AppError, UnsupportedMediaType } from '../../errors.js';
 import { accessOf } from './access.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
-import { Unavailable } from '../errors.js';
+import { Unavailable } from '../../errors.js';
 
 export interface LoadSheddingOptions {
   maxEventLoopDelayMs: number;

@@ -1,7 +1,7 @@
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import type { ApiKeyRing } from '../auth.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
 import { senderOf } from './authentication.js';
 import type { SecurityCounters } from '../../contracts/index.js';
 
