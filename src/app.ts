@@ -73,12 +73,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 72_000,
-    // Node enforces headersTimeout (10 s) and requestTimeout by a sweep every 30 s by default:
-    // a socket that never sends a byte held its descriptor up to 40 s, now up to 11 s. The
-    // sweep walks only connections mid-request, a few µs per thousand.
-    // requireHostHeader: a request without Host reaches the app, which answers it in the spec's
-    // shape (403 invalid_host while ADMIN_TOKEN is unset) instead of Node's bare 400.
-    http: { connectionsCheckingInterval: 1000, requireHostHeader: false },
+    http: {
+      // Node enforces headersTimeout (10 s) and requestTimeout by a sweep every 30 s by
+      // default: a socket that never sends a byte held its descriptor up to 40 s, now up to
+      // 11 s. The sweep walks only connections mid-request, a few µs per thousand.
+      connectionsCheckingInterval: 1000,
+      // A request without Host reaches the app, which answers it in the spec's shape (403
+      // invalid_host while ADMIN_TOKEN is unset) instead of Node's bare 400.
+      requireHostHeader: false,
+    },
     // A URL the router cannot decode (`/%zz`): Fastify's own answer named its internal code
     // and echoed the URL.
     frameworkErrors: (_error, request, reply) => {
