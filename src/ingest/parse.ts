@@ -29,7 +29,7 @@ const BACKSLASH = 0x5c;
  * Whether valid JSON text nests deeper than `limit`, by one pass over its bytes (no recursion,
  * no allocation). Brackets inside strings do not count.
  */
-function jsonDeeperThan(text: Buffer, limit: number): boolean {
+export function jsonDeeperThan(text: Buffer, limit: number): boolean {
   // The shortest text deeper than `limit` is limit + 1 openers and as many closers.
   if (text.length < 2 * (limit + 1)) return false;
   let depth = 0;

@@ -11,16 +11,18 @@ export interface ModelService {
 
 export class ReferenceModel {
   remaining = new Map<number, number>();
+  /** Providers switched off; every other provider is active. */
+  inactive = new Set<number>();
   services = new Map<number, ModelService>();
 
   constructor(
     quotas: Record<number, number>,
-    services: Record<number, Omit<ModelService, 'p' | 'n'>>,
+    services: Record<number, Omit<ModelService, 'p' | 'n'> & { n?: number }>,
   ) {
     for (const [id, quota] of Object.entries(quotas)) this.remaining.set(Number(id), quota);
     for (const [id, service] of Object.entries(services)) {
       this.services.set(Number(id), {
-        n: 3,
+        n: service.n ?? 3,
         p: 0,
         statics: [...service.statics],
         pool: [...service.pool],
@@ -35,7 +37,7 @@ export class ReferenceModel {
     const takenIds: number[] = [];
     for (const id of service.statics) {
       if (taken.length === service.n) break;
-      if (this.remaining.get(id)! > 0) {
+      if (this.usable(id)) {
         taken.push(`${id}:static`);
         takenIds.push(id);
       }
@@ -44,7 +46,7 @@ export class ReferenceModel {
     for (let k = 0; k < service.pool.length && taken.length < service.n; k++) {
       const index = (service.p + k) % service.pool.length;
       const id = service.pool[index]!;
-      if (this.remaining.get(id)! > 0 && !takenIds.includes(id)) {
+      if (this.usable(id) && !takenIds.includes(id)) {
         taken.push(`${id}:pool`);
         takenIds.push(id);
         lastPoolIndex = index;
@@ -54,6 +56,10 @@ export class ReferenceModel {
     for (const id of takenIds) this.remaining.set(id, this.remaining.get(id)! - 1);
     if (lastPoolIndex !== null) service.p = (lastPoolIndex + 1) % service.pool.length;
     return taken;
+  }
+
+  private usable(id: number): boolean {
+    return !this.inactive.has(id) && this.remaining.get(id)! > 0;
   }
 
   resetAll(quotas: Record<number, number>): void {
