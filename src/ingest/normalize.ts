@@ -107,6 +107,6 @@ export function serviceReference(payload: Record<string, unknown>): number | str
     if (trimmed === '') return undefined;
     return /^\d{1,10}$/.test(trimmed) ? Number(trimmed) : trimmed;
   }
-  // Objects, arrays, booleans: no slug looks like that, so they name nothing.
-  return JSON.stringify(value) ?? '';
+  // Objects, arrays, booleans name no service: '' is no slug (`true` as text would be one).
+  return '';
 }

@@ -231,8 +231,8 @@ describe('serviceReference', () => {
     expect(serviceReference({ service: 1, serviceId: 2, service_id: 3 })).toBe(1);
   });
 
-  it('turns objects and arrays into a reference that is no slug', () => {
-    for (const value of [{}, { id: 1 }, [], [1], ['service-1']]) {
+  it('turns objects, arrays and booleans into a reference that is no slug', () => {
+    for (const value of [{}, { id: 1 }, [], [1], ['service-1'], true, false]) {
       const reference = serviceReference({ service: value });
       expect(typeof reference).toBe('string');
       expect(reference as string).not.toMatch(SLUG);
