@@ -7,7 +7,7 @@ import { PageHeader } from '../../components/PageHeader.js';
 import { Panel } from '../../components/Panel.js';
 import { formatDateTime, shortId } from '../../format.js';
 import { useApiData } from '../../hooks/useApiData.js';
-import { PRETTY_JSON_LIMIT, prettyJson } from '../../prettyJson.js';
+import { INDENTED_DEPTH, PRETTY_JSON_LIMIT, prettyJson } from '../../prettyJson.js';
 import { Link } from '../../router/router.js';
 import { escapeControlCharacters } from './rawBody.js';
 import { RawBodyView } from './RawBodyView.js';
@@ -67,14 +67,28 @@ function Field({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
-/** Client data can be any size or depth; the printer stops early and this says so. */
-function JsonBlock({ value }: { value: unknown }) {
+/**
+ * Client data can be any size or depth; the printer stops early and this says so. The box
+ * scrolls, so it takes keyboard focus and a name; lines wrap so that the one-line remainder
+ * of a deep value stays within a phone's width.
+ */
+function JsonBlock({ value, label }: { value: unknown; label: string }) {
   const pretty = prettyJson(value);
   return (
     <>
-      <pre className="max-h-[32rem] overflow-auto rounded-lg bg-slate-50 p-2 font-mono text-xs">
+      <pre
+        tabIndex={0}
+        role="region"
+        aria-label={label}
+        className="max-h-[32rem] overflow-auto rounded-lg bg-slate-50 p-2 font-mono text-xs wrap-anywhere whitespace-pre-wrap"
+      >
         {escapeControlCharacters(pretty.text)}
       </pre>
+      {pretty.collapsed && (
+        <p className="mt-1 text-xs text-slate-700">
+          Nested more than {INDENTED_DEPTH} levels deep: the deepest part is on one line.
+        </p>
+      )}
       {pretty.truncated && (
         <p className="mt-1 text-xs text-slate-700">
           Too long to show in full: only the first {PRETTY_JSON_LIMIT.toLocaleString('en')}{' '}
@@ -127,7 +141,7 @@ function LeadSections({
         {extra && (
           <div className="mt-4">
             <h3 className="mb-1 text-xs font-medium text-slate-600">Other fields (extra)</h3>
-            <JsonBlock value={extra} />
+            <JsonBlock value={extra} label="Other fields" />
           </div>
         )}
       </Panel>
@@ -211,7 +225,7 @@ function LeadSections({
                   <span className="text-slate-600">{formatDateTime(event.createdAt)}</span>
                 </div>
                 <div className="mt-1">
-                  <JsonBlock value={event.payload} />
+                  <JsonBlock value={event.payload} label={`Event #${event.id} payload`} />
                 </div>
               </li>
             ))}
