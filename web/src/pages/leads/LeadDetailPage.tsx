@@ -104,6 +104,24 @@ function text(value: unknown): string {
   return escapeControlCharacters(typeof value === 'string' ? value : JSON.stringify(value));
 }
 
+/** Enough for any real name or note; a 200 KB one made the page 139,000 px tall. */
+const FIELD_LIMIT = 2_000;
+
+function FieldValue({ value }: { value: unknown }) {
+  const shown = text(value);
+  if (shown.length <= FIELD_LIMIT) return shown;
+  const length = typeof value === 'string' ? value.length : shown.length;
+  return (
+    <>
+      {shown.slice(0, FIELD_LIMIT)}
+      <span className="text-slate-600">
+        {' '}
+        … ({length.toLocaleString('en')} characters; the raw request below has all of it)
+      </span>
+    </>
+  );
+}
+
 function LeadSections({
   detail,
   serviceName,
@@ -134,7 +152,7 @@ function LeadSections({
         <dl className="grid grid-cols-2 gap-3 text-sm" data-testid="lead-fields">
           {LEAD_FIELDS.map(([field, label]) => (
             <Field key={field} label={label}>
-              {text(lead[field])}
+              <FieldValue value={lead[field]} />
             </Field>
           ))}
         </dl>
