@@ -106,7 +106,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerBodyParsers(app);
-  registerErrorHandler(app);
+  const webBuilt = existsSync(path.join(webDistDir, 'index.html'));
+  registerErrorHandler(app, {
+    notFoundPage: webBuilt ? (reply) => reply.sendFile('index.html') : undefined,
+  });
   registerRequestContext(app);
   const committed = new EventsCommitted();
   const ingest = new IngestService(pool, logger, committed, {
@@ -160,7 +163,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await api.register(eventsRoutes, { hub, maxClients: limits.maxSseClients });
   await api.register(topologyRoutes, { pool, topology });
   await api.register(leadsRoutes, { pool });
-  await registerWebApp(app);
+  await registerWebApp(app, webBuilt);
   return app;
 }
 
@@ -184,9 +187,8 @@ function drainKeepAliveOnClose(app: FastifyInstance): void {
 }
 
 /** Serves the built dashboard; a missing build is reported instead of failing the API. */
-async function registerWebApp(app: FastifyInstance): Promise<void> {
-  const indexFile = path.join(webDistDir, 'index.html');
-  if (!existsSync(indexFile)) {
+async function registerWebApp(app: FastifyInstance, built: boolean): Promise<void> {
+  if (!built) {
     app.get('/', { schema: { hide: true } }, async (_request, reply) =>
       reply
         .type('text/plain')

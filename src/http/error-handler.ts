@@ -61,8 +61,30 @@ function toAppError(error: FastifyError): AppError | null {
   return null;
 }
 
+/**
+ * A browser navigating to a page that does not exist (`/nosuchpage`, a mistyped link): GET or
+ * HEAD, asking for HTML, outside the API and the API docs, and not a file such as
+ * `/assets/x.js` that a build no longer has. Scripts and API clients keep the JSON 404.
+ */
+function isPageNavigation(request: FastifyRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  if (!(request.headers.accept ?? '').includes('text/html')) return false;
+  const path = request.url.split('?', 1)[0]!;
+  if (path === '/api' || path.startsWith('/api/') || path === '/openapi.json') return false;
+  if (path === '/docs' || path.startsWith('/docs/')) return false;
+  return !path.slice(path.lastIndexOf('/')).includes('.');
+}
+
+export interface ErrorHandlerOptions {
+  /** Sends the dashboard, whose router shows its own not-found page, with the 404 set. */
+  notFoundPage?: (reply: FastifyReply) => FastifyReply;
+}
+
 /** The one place errors become responses: the spec's body, never internals. */
-export function registerErrorHandler(app: FastifyInstance): void {
+export function registerErrorHandler(
+  app: FastifyInstance,
+  { notFoundPage }: ErrorHandlerOptions = {},
+): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error);
     if (appError) {
@@ -87,6 +109,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
 
   app.setNotFoundHandler((request, reply) => {
     request.outcome = 'not_found';
+    if (notFoundPage && isPageNavigation(request)) return notFoundPage(reply.status(404));
     return reply.status(404).send({ ok: false, error: 'not_found' });
   });
 

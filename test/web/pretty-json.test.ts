@@ -22,6 +22,7 @@ describe('prettyJson', () => {
         expect(prettyJson(value)).toEqual({
           text: JSON.stringify(value, null, 2),
           truncated: false,
+          collapsed: false,
         });
       }),
       { numRuns: 500 },
@@ -31,7 +32,11 @@ describe('prettyJson', () => {
   it('prints a value of exactly the limit in full, and one character more truncated', () => {
     const value = { note: 'x'.repeat(50) };
     const whole = JSON.stringify(value, null, 2);
-    expect(prettyJson(value, whole.length)).toEqual({ text: whole, truncated: false });
+    expect(prettyJson(value, whole.length)).toEqual({
+      text: whole,
+      truncated: false,
+      collapsed: false,
+    });
     const cut = prettyJson(value, whole.length - 1);
     expect(cut.truncated).toBe(true);
     expect(cut.text).toBe(`${whole.slice(0, -1)}\n${truncationNote(whole.length - 1)}`);
@@ -39,8 +44,9 @@ describe('prettyJson', () => {
 
   it('writes containers from the indentation cap down on one line', () => {
     const value = { deep: nestedArrays(INDENTED_DEPTH + 3) };
-    const { text, truncated } = prettyJson(value);
+    const { text, truncated, collapsed } = prettyJson(value);
     expect(truncated).toBe(false);
+    expect(collapsed).toBe(true);
     expect(JSON.parse(text)).toEqual(value);
     const lines = text.split('\n');
     expect(Math.max(...lines.map((line) => line.length - line.trimStart().length))).toBe(

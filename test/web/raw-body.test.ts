@@ -27,7 +27,11 @@ describe('decodeBody', () => {
 
 describe('shownText', () => {
   it('shows short text whole, with control characters escaped', () => {
-    expect(shownText('a\u0000b')).toEqual({ text: 'a\\u0000b', truncated: false });
+    expect(shownText('a\u0000b')).toEqual({
+      text: 'a\\u0000b',
+      truncated: false,
+      collapsed: false,
+    });
   });
 
   it('cuts a 1 MiB text at the limit and says so', () => {

@@ -11,6 +11,8 @@
 export interface PrettyJson {
   text: string;
   truncated: boolean;
+  /** Some container was nested INDENTED_DEPTH deep or more and so printed on one line. */
+  collapsed: boolean;
 }
 
 /** About 100 KB: lays out in a `<pre>` without a visible pause and is more than anyone reads. */
@@ -43,6 +45,7 @@ export function prettyJson(value: unknown, limit = PRETTY_JSON_LIMIT): PrettyJso
   const parts: string[] = [];
   let length = 0;
   const stack: Frame[] = [];
+  let collapsed = false;
 
   const emit = (part: string) => {
     parts.push(part);
@@ -57,6 +60,7 @@ export function prettyJson(value: unknown, limit = PRETTY_JSON_LIMIT): PrettyJso
     const count = keys ? keys.length : (item as unknown[]).length;
     if (count === 0) return emit(keys ? '{}' : '[]');
     emit(keys ? '{' : '[');
+    if (depth >= INDENTED_DEPTH) collapsed = true;
     stack.push({ container: item, keys, count, next: 0, depth });
   };
 
@@ -84,6 +88,10 @@ export function prettyJson(value: unknown, limit = PRETTY_JSON_LIMIT): PrettyJso
   }
 
   const text = parts.join('');
-  if (stack.length === 0 && length <= limit) return { text, truncated: false };
-  return { text: `${text.slice(0, limit)}\n${truncationNote(limit)}`, truncated: true };
+  if (stack.length === 0 && length <= limit) return { text, truncated: false, collapsed };
+  return {
+    text: `${text.slice(0, limit)}\n${truncationNote(limit)}`,
+    truncated: true,
+    collapsed,
+  };
 }

@@ -1,6 +1,6 @@
 import type { ButtonHTMLAttributes } from 'react';
 
-export type ButtonVariant = 'primary' | 'secondary' | 'danger' | 'ghost';
+export type ButtonVariant = 'primary' | 'secondary' | 'danger' | 'ghost' | 'inverse';
 
 const VARIANTS: Record<ButtonVariant, string> = {
   primary: 'bg-blue-700 text-white hover:bg-blue-800 disabled:bg-blue-300',
@@ -8,6 +8,8 @@ const VARIANTS: Record<ButtonVariant, string> = {
     'border border-slate-300 bg-white text-slate-800 hover:bg-slate-50 disabled:text-slate-400',
   danger: 'bg-red-700 text-white hover:bg-red-800 disabled:bg-red-300',
   ghost: 'text-slate-700 hover:bg-slate-100 disabled:text-slate-300',
+  // On the navy header: ghost's grey text and a light override would fight over `color`.
+  inverse: 'text-slate-100 hover:bg-slate-800 hover:text-white',
 };
 
 export interface ButtonProps extends ButtonHTMLAttributes<HTMLButtonElement> {

@@ -53,12 +53,7 @@ export function Layout({ pathname, children }: { pathname: string; children: Rea
             </ul>
           </nav>
           {signedIn && (
-            <Button
-              variant="ghost"
-              size="sm"
-              onClick={() => void signOut()}
-              className="ml-auto text-slate-200 hover:bg-slate-800 hover:text-white"
-            >
+            <Button variant="inverse" size="sm" onClick={() => void signOut()} className="ml-auto">
               Sign out
             </Button>
           )}

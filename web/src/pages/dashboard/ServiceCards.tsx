@@ -15,16 +15,19 @@ function ProviderChip({
   kind: 'static' | 'pool';
 }) {
   const empty = !provider || provider.remainingQuota === 0 || !provider.active;
-  const base =
-    kind === 'static'
-      ? 'border-indigo-700 bg-indigo-50 text-indigo-900'
-      : 'border-teal-700 bg-teal-50 text-teal-900';
+  const border = kind === 'static' ? 'border-indigo-700' : 'border-teal-700';
+  // Grey and dashed rather than faded: opacity took the text below 4.5:1.
+  const look = empty
+    ? `${border} border-dashed bg-slate-50 text-slate-600`
+    : kind === 'static'
+      ? `${border} bg-indigo-50 text-indigo-900`
+      : `${border} bg-teal-50 text-teal-900`;
   return (
     <li
       data-provider={provider?.name}
       aria-current={next ? 'true' : undefined}
       title={next ? 'Round-robin pointer: the pool walk starts here for the next lead' : undefined}
-      className={`relative inline-flex items-center gap-1 rounded-md border px-2 py-1 text-sm font-medium transition-shadow duration-300 ${base} ${empty ? 'opacity-60' : ''} ${next ? 'ring-2 ring-amber-500 ring-offset-2' : ''}`}
+      className={`relative inline-flex items-center gap-1 rounded-md border px-2 py-1 text-sm font-medium transition-shadow duration-300 ${look} ${next ? 'ring-2 ring-amber-500 ring-offset-2' : ''}`}
     >
       {next && (
         <span aria-hidden="true" className="text-amber-600">

@@ -7,7 +7,7 @@ import { PageHeader } from '../../components/PageHeader.js';
 import { Panel } from '../../components/Panel.js';
 import { formatDateTime, shortId } from '../../format.js';
 import { useApiData } from '../../hooks/useApiData.js';
-import { PRETTY_JSON_LIMIT, prettyJson } from '../../prettyJson.js';
+import { INDENTED_DEPTH, PRETTY_JSON_LIMIT, prettyJson } from '../../prettyJson.js';
 import { Link } from '../../router/router.js';
 import { escapeControlCharacters } from './rawBody.js';
 import { RawBodyView } from './RawBodyView.js';
@@ -67,14 +67,28 @@ function Field({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
-/** Client data can be any size or depth; the printer stops early and this says so. */
-function JsonBlock({ value }: { value: unknown }) {
+/**
+ * Client data can be any size or depth; the printer stops early and this says so. The box
+ * scrolls, so it takes keyboard focus and a name; lines wrap so that the one-line remainder
+ * of a deep value stays within a phone's width.
+ */
+function JsonBlock({ value, label }: { value: unknown; label: string }) {
   const pretty = prettyJson(value);
   return (
     <>
-      <pre className="max-h-[32rem] overflow-auto rounded-lg bg-slate-50 p-2 font-mono text-xs">
+      <pre
+        tabIndex={0}
+        role="region"
+        aria-label={label}
+        className="max-h-[32rem] overflow-auto rounded-lg bg-slate-50 p-2 font-mono text-xs wrap-anywhere whitespace-pre-wrap"
+      >
         {escapeControlCharacters(pretty.text)}
       </pre>
+      {pretty.collapsed && (
+        <p className="mt-1 text-xs text-slate-700">
+          Nested more than {INDENTED_DEPTH} levels deep: the deepest part is on one line.
+        </p>
+      )}
       {pretty.truncated && (
         <p className="mt-1 text-xs text-slate-700">
           Too long to show in full: only the first {PRETTY_JSON_LIMIT.toLocaleString('en')}{' '}
@@ -88,6 +102,24 @@ function JsonBlock({ value }: { value: unknown }) {
 function text(value: unknown): string {
   if (value === null || value === undefined || value === '') return '—';
   return escapeControlCharacters(typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+/** Enough for any real name or note; a 200 KB one made the page 139,000 px tall. */
+const FIELD_LIMIT = 2_000;
+
+function FieldValue({ value }: { value: unknown }) {
+  const shown = text(value);
+  if (shown.length <= FIELD_LIMIT) return shown;
+  const length = typeof value === 'string' ? value.length : shown.length;
+  return (
+    <>
+      {shown.slice(0, FIELD_LIMIT)}
+      <span className="text-slate-600">
+        {' '}
+        … ({length.toLocaleString('en')} characters; the raw request below has all of it)
+      </span>
+    </>
+  );
 }
 
 function LeadSections({
@@ -120,14 +152,14 @@ function LeadSections({
         <dl className="grid grid-cols-2 gap-3 text-sm" data-testid="lead-fields">
           {LEAD_FIELDS.map(([field, label]) => (
             <Field key={field} label={label}>
-              {text(lead[field])}
+              <FieldValue value={lead[field]} />
             </Field>
           ))}
         </dl>
         {extra && (
           <div className="mt-4">
             <h3 className="mb-1 text-xs font-medium text-slate-600">Other fields (extra)</h3>
-            <JsonBlock value={extra} />
+            <JsonBlock value={extra} label="Other fields" />
           </div>
         )}
       </Panel>
@@ -211,7 +243,7 @@ function LeadSections({
                   <span className="text-slate-600">{formatDateTime(event.createdAt)}</span>
                 </div>
                 <div className="mt-1">
-                  <JsonBlock value={event.payload} />
+                  <JsonBlock value={event.payload} label={`Event #${event.id} payload`} />
                 </div>
               </li>
             ))}

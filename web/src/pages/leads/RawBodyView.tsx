@@ -1,5 +1,5 @@
 import { useId, useMemo, useState } from 'react';
-import { PRETTY_JSON_LIMIT } from '../../prettyJson.js';
+import { INDENTED_DEPTH, PRETTY_JSON_LIMIT } from '../../prettyJson.js';
 import { base64ToBytes, decodeBody, escapeControlCharacters, shownText } from './rawBody.js';
 
 export interface RawBodyViewProps {
@@ -13,7 +13,10 @@ export interface RawBodyViewProps {
 const LIMIT = PRETTY_JSON_LIMIT.toLocaleString('en');
 
 const PRE =
-  'max-h-[32rem] overflow-auto rounded-lg bg-slate-900 p-3 font-mono text-xs leading-relaxed whitespace-pre text-slate-100';
+  'max-h-[32rem] overflow-auto rounded-lg bg-slate-900 p-3 font-mono text-xs leading-relaxed text-slate-100';
+
+/** The box scrolls, so a keyboard must be able to reach it, and a screen reader to name it. */
+const SCROLLABLE = { tabIndex: 0, role: 'region', 'aria-label': 'Request body' } as const;
 
 /** The views below show a bounded part of a big body; the download is the whole of it. */
 function DownloadBody({ bodyBase64, fileName }: { bodyBase64: string; fileName: string }) {
@@ -54,7 +57,12 @@ export function RawBodyView({ bodyBase64, contentType, bytes, fileName }: RawBod
           {body.truncated && ' Only the first 64 KiB are shown.'}{' '}
           <DownloadBody bodyBase64={bodyBase64} fileName={`${fileName}.bin`} />
         </p>
-        <pre className={PRE} data-testid="raw-body" data-kind="binary">
+        <pre
+          {...SCROLLABLE}
+          className={`${PRE} whitespace-pre`}
+          data-testid="raw-body"
+          data-kind="binary"
+        >
           {body.lines.join('\n')}
         </pre>
       </div>
@@ -90,10 +98,20 @@ export function RawBodyView({ bodyBase64, contentType, bytes, fileName }: RawBod
           </label>
         )}
       </div>
-      <pre className={PRE} data-testid="raw-body" data-kind={exact ? 'text' : body.kind}>
+      {/* Wrapped, unlike the hex dump: a one-line body or a deep value's one-line remainder
+          would otherwise run far past a phone's width. */}
+      <pre
+        {...SCROLLABLE}
+        className={`${PRE} wrap-anywhere whitespace-pre-wrap`}
+        data-testid="raw-body"
+        data-kind={exact ? 'text' : body.kind}
+      >
         {shown.text}
       </pre>
       <p className="text-sm text-slate-700">
+        {pretty &&
+          shown.collapsed &&
+          `Nested more than ${INDENTED_DEPTH} levels deep: the deepest part is on one line. `}
         {shown.truncated &&
           (pretty
             ? `The formatted JSON is too long to show in full: only its first ${LIMIT} characters are shown. `

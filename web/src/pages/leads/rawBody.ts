@@ -41,11 +41,12 @@ export function escapeControlCharacters(text: string): string {
 /** The body as text, escaped, and cut at the same size the pretty-printer stops at. */
 export function shownText(text: string): PrettyJson {
   if (text.length <= PRETTY_JSON_LIMIT) {
-    return { text: escapeControlCharacters(text), truncated: false };
+    return { text: escapeControlCharacters(text), truncated: false, collapsed: false };
   }
   return {
     text: `${escapeControlCharacters(text.slice(0, PRETTY_JSON_LIMIT))}\n${truncationNote(PRETTY_JSON_LIMIT)}`,
     truncated: true,
+    collapsed: false,
   };
 }
 
