@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -13,5 +14,14 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
-  { files: ['web/**/*.{ts,tsx}'], languageOptions: { globals: { ...globals.browser } } },
+  {
+    files: ['web/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat.recommended,
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      ...reactHooks.configs.flat.recommended.rules,
+      // A warning lets `npm run lint` pass; a missing dependency is a stale-closure bug.
+      'react-hooks/exhaustive-deps': 'error',
+    },
+  },
 );

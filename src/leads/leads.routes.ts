@@ -43,7 +43,8 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
       config: { access: 'admin' },
       schema: {
         tags: ['reading'],
-        summary: 'Leads, newest first; `q` searches email, phone and name; cursor paging',
+        summary:
+          'Leads, newest first; `q` searches email, phone, name and the id or its last 8+ hex digits; cursor paging',
         querystring: leadListQuery,
         response: { 200: leadPage, 400: errorBody },
       },

@@ -28,7 +28,22 @@ interface LeadSummaryRow {
   created_at: Date;
 }
 
-/** Newest first, keyset-paged on (created_at, id) so deep pages stay as cheap as the first. */
+/**
+ * The hex digits of `q` when it can be the tail of a lead id: lists show a lead by the last
+ * 8 digits of its id (SPEC §11), because the first ones are a UUIDv7 timestamp that every
+ * lead of the same minute shares.
+ */
+function idSuffixOf(q: string | undefined): string | null {
+  if (!q || !/^[0-9a-f-]+$/i.test(q)) return null;
+  const digits = q.replaceAll('-', '').toLowerCase();
+  return digits.length >= 8 && digits.length <= 32 ? digits : null;
+}
+
+/**
+ * Newest first, keyset-paged on (created_at, id) so deep pages stay as cheap as the first.
+ * A search already walks the rows newest first (the `%q%` patterns use no index), so the
+ * right-anchored id match adds a string compare per row, not another scan.
+ */
 export async function selectLeads(pool: Pool, filter: LeadListFilter): Promise<LeadSummary[]> {
   const pattern = filter.q ? `%${filter.q.replace(/[\\%_]/g, (match) => `\\${match}`)}%` : null;
   const { rows } = await pool.query<LeadSummaryRow>(
@@ -36,7 +51,8 @@ export async function selectLeads(pool: Pool, filter: LeadListFilter): Promise<L
        FROM leads
       WHERE ($1::text IS NULL OR status = $1)
         AND ($2::text IS NULL OR email ILIKE $2 OR phone ILIKE $2 OR first_name ILIKE $2
-             OR last_name ILIKE $2 OR (first_name || ' ' || last_name) ILIKE $2 OR id::text = $5)
+             OR last_name ILIKE $2 OR (first_name || ' ' || last_name) ILIKE $2 OR id::text = $5
+             OR replace(id::text, '-', '') LIKE '%' || $7)
         AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
       ORDER BY created_at DESC, id DESC
       LIMIT $6`,
@@ -47,6 +63,7 @@ export async function selectLeads(pool: Pool, filter: LeadListFilter): Promise<L
       filter.cursor?.id ?? null,
       filter.q ?? null,
       filter.limit,
+      idSuffixOf(filter.q),
     ],
   );
   return rows.map((row) => ({

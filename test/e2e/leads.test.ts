@@ -150,7 +150,7 @@ describe('leads', () => {
     await page.getByTestId('raw-body').waitFor();
     expect(new URL(page.url()).pathname).toBe(`/leads/${ids.json}`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(
-      `Lead ${ids.json.slice(0, 8)}`,
+      `Lead ${ids.json.slice(-8)}`,
     );
     const fields = await page.getByTestId('lead-fields').textContent();
     expect(fields).toContain('Emailada.lovelace@example.test');

@@ -63,6 +63,31 @@ describe('GET /api/leads', () => {
     );
   });
 
+  it('tells leads of the same millisecond apart by the last 8 hex digits of their id', async () => {
+    // Sent at once, so their UUIDv7 ids likely share the timestamp that the first digits hold.
+    const [first, second] = await Promise.all(
+      ['same-ms-1', 'same-ms-2'].map((name) =>
+        post(`${server.url}/api/lead`, { email: `${name}@list.example` }),
+      ),
+    );
+    const ids = [...created, first!.body.lead_id as string, second!.body.lead_id as string];
+    const shortIds = ids.map((id) => id.replaceAll('-', '').slice(-8));
+    expect(new Set(shortIds).size).toBe(ids.length);
+
+    const found = async (q: string): Promise<string[]> =>
+      (await get(`/api/leads?q=${encodeURIComponent(q)}`)).body.items.map(
+        (item: { id: string }) => item.id,
+      );
+    for (const [index, id] of ids.entries()) {
+      expect(await found(shortIds[index]!)).toEqual([id]);
+      expect(await found(shortIds[index]!.toUpperCase())).toEqual([id]);
+      expect(await found(id.slice(-17))).toEqual([id]); // across the last dash
+      expect(await found(id)).toEqual([id]);
+    }
+    // Fewer than 8 digits is too little to name a lead.
+    expect(await found(shortIds[0]!.slice(-7))).toEqual([]);
+  });
+
   it('refuses a bad status, limit or cursor with 400', async () => {
     for (const query of ['status=weird', 'limit=0', 'limit=201', 'cursor=not-a-cursor']) {
       const res = await get(`/api/leads?${query}`);

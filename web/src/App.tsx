@@ -8,7 +8,7 @@ import { NotFoundPage } from './pages/NotFoundPage.js';
 import { SettingsPage } from './pages/settings/SettingsPage.js';
 import { TestToolsPage } from './pages/test-tools/TestToolsPage.js';
 import { navigate, useLocation } from './router/router.js';
-import { loginPath, SessionProvider, useSession } from './session/session.js';
+import { loginPath, useSession } from './session/session.js';
 
 function Page({ pathname }: { pathname: string }) {
   if (pathname === '/' || pathname === '/dashboard') return <DashboardPage />;
@@ -40,10 +40,8 @@ function Gate({ pathname }: { pathname: string }) {
 export function App() {
   const { pathname } = useLocation();
   return (
-    <SessionProvider>
-      <Layout pathname={pathname}>
-        <Gate pathname={pathname} />
-      </Layout>
-    </SessionProvider>
+    <Layout pathname={pathname}>
+      <Gate pathname={pathname} />
+    </Layout>
   );
 }

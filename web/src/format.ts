@@ -27,7 +27,10 @@ export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 
-/** The first block of a UUID: enough to tell leads apart on screen. */
+/**
+ * The last 8 hex digits of a lead id (SPEC §11): the first ones are a UUIDv7 timestamp,
+ * shared by every lead of the same minute. The leads search finds a lead by them.
+ */
 export function shortId(id: string): string {
-  return id.slice(0, 8);
+  return id.slice(-8);
 }

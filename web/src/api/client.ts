@@ -1,19 +1,4 @@
-import type {
-  AllocationRow,
-  FieldError,
-  LeadDetail,
-  LeadListQuery,
-  LeadPage,
-  NewProvider,
-  OkBody,
-  Provider,
-  ProviderPatch,
-  Service,
-  ServiceChange,
-  ServicePatch,
-  Stats,
-  UiConfig,
-} from '../../../src/contracts/index.js';
+import type { FieldError } from '../../../src/contracts/index.js';
 
 /** A non-2xx answer, carrying the API's `{ ok: false, error, … }` body. */
 export class ApiError extends Error {
@@ -88,12 +73,16 @@ export async function send<T = Record<string, unknown>>(
   return { status: response.status, body: parsed as T, ms: performance.now() - started };
 }
 
-/** Fired on any 401 so the app can send the operator to the sign-in page, wherever they were. */
-export const UNAUTHORIZED_EVENT = 'leadflow:unauthorized';
-
-async function call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
+/**
+ * The admin API's transport for queries and mutations: the body of a 2xx answer, or an
+ * ApiError. The query client's caches see every error, which is where a 401 is handled.
+ */
+export async function call<T>(
+  method: 'GET' | 'POST' | 'PATCH',
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const response = await send<T>(method, path, body);
-  if (response.status === 401) window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
   if (response.status >= 400) {
     const errorBody = response.body as Record<string, unknown>;
     const code = typeof errorBody['error'] === 'string' ? errorBody['error'] : 'request_failed';
@@ -102,7 +91,7 @@ async function call<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: un
   return response.body;
 }
 
-function queryString(params: Record<string, string | number | undefined>): string {
+export function queryString(params: Record<string, string | number | undefined>): string {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== '') search.set(key, String(value));
@@ -110,22 +99,3 @@ function queryString(params: Record<string, string | number | undefined>): strin
   const text = search.toString();
   return text ? `?${text}` : '';
 }
-
-export const api = {
-  uiConfig: (): Promise<UiConfig> => call('GET', '/api/config/ui'),
-  logout: (): Promise<OkBody> => call('POST', '/api/logout'),
-  providers: (): Promise<Provider[]> => call('GET', '/api/providers'),
-  services: (): Promise<Service[]> => call('GET', '/api/services'),
-  stats: (): Promise<Stats> => call('GET', '/api/stats'),
-  allocations: (limit: number): Promise<AllocationRow[]> =>
-    call('GET', `/api/allocations${queryString({ limit })}`),
-  leads: (query: LeadListQuery): Promise<LeadPage> =>
-    call('GET', `/api/leads${queryString({ ...query })}`),
-  lead: (id: string): Promise<LeadDetail> => call('GET', `/api/leads/${encodeURIComponent(id)}`),
-  createProvider: (changes: NewProvider): Promise<Provider> =>
-    call('POST', '/api/providers', changes),
-  updateProvider: (id: number, changes: ProviderPatch): Promise<Provider> =>
-    call('PATCH', `/api/providers/${id}`, changes),
-  updateService: (id: number, changes: ServicePatch): Promise<ServiceChange> =>
-    call('PATCH', `/api/services/${id}`, changes),
-};

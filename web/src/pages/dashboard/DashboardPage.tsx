@@ -22,7 +22,7 @@ export function DashboardPage() {
           />
         }
       />
-      {dashboard.error !== undefined && (
+      {dashboard.error && (
         <div className="mb-4">
           <LoadError error={dashboard.error} onRetry={dashboard.retry} />
         </div>

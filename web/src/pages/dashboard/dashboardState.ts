@@ -3,9 +3,6 @@ import type {
   LeadSummary,
   LiveEvent,
   PickedProvider,
-  Provider,
-  Service,
-  Stats,
 } from '../../../../src/contracts/index.js';
 
 export interface LogEntry {
@@ -18,27 +15,7 @@ export interface LogEntry {
   live: boolean;
 }
 
-export interface DashboardState {
-  providers: Provider[] | undefined;
-  services: Service[] | undefined;
-  stats: Stats | undefined;
-  log: LogEntry[];
-}
-
-export type DashboardAction =
-  | { type: 'snapshot'; providers: Provider[]; services: Service[]; log: LogEntry[] }
-  | { type: 'stats'; stats: Stats }
-  /** `replayed`: re-applied over a newer snapshot, so counters must not count it twice. */
-  | { type: 'event'; event: LiveEvent; replayed?: boolean };
-
 const LOG_LIMIT = 100;
-
-export const initialDashboardState: DashboardState = {
-  providers: undefined,
-  services: undefined,
-  stats: undefined,
-  log: [],
-};
 
 /**
  * Allocation rows come newest first, one per provider; a lead's rows are consecutive and in
@@ -80,7 +57,7 @@ export function logFromSnapshot(rows: AllocationRow[], unallocated: LeadSummary[
  * first. `incoming` is newest first too. Leads allocated in one transaction share a
  * timestamp, so ties keep arrival order reversed: the stable sort leaves new ones in front.
  */
-function mergeLog(current: LogEntry[], incoming: LogEntry[]): LogEntry[] {
+export function mergeLog(current: LogEntry[], incoming: LogEntry[]): LogEntry[] {
   const known = new Map(current.map((entry) => [entry.leadId, entry]));
   const fresh: LogEntry[] = [];
   const replaced = new Set<LogEntry>();
@@ -97,114 +74,36 @@ function mergeLog(current: LogEntry[], incoming: LogEntry[]): LogEntry[] {
     .slice(0, LOG_LIMIT);
 }
 
-function bump(stats: Stats | undefined, change: (stats: Stats) => Stats): Stats | undefined {
-  return stats && change(stats);
-}
-
-function withRemaining(
-  providers: Provider[] | undefined,
-  updates: { id: number; remainingQuota: number; quota?: number }[],
-): Provider[] | undefined {
-  if (!providers) return providers;
-  const byId = new Map(updates.map((update) => [update.id, update]));
-  return providers.map((provider) => {
-    const update = byId.get(provider.id);
-    return update
-      ? {
-          ...provider,
-          remainingQuota: update.remainingQuota,
-          quota: update.quota ?? provider.quota,
-        }
-      : provider;
-  });
-}
-
-function upsert<T extends { id: number }>(items: T[] | undefined, item: T): T[] | undefined {
-  if (!items) return items;
-  return items.some((existing) => existing.id === item.id)
-    ? items.map((existing) => (existing.id === item.id ? item : existing))
-    : [...items, item].sort((a, b) => a.id - b.id);
-}
-
-function applyEvent(state: DashboardState, event: LiveEvent, replayed: boolean): DashboardState {
-  const count = !replayed;
+/** Lead events add a row (sliding in); the others leave the log as it is. */
+export function logAfterEvent(log: LogEntry[], event: LiveEvent): LogEntry[] {
   switch (event.type) {
-    case 'lead.created':
-      return {
-        ...state,
-        stats: count
-          ? bump(state.stats, (stats) => ({ ...stats, leadsToday: stats.leadsToday + 1 }))
-          : state.stats,
-      };
     case 'lead.allocated': {
       const { data } = event;
-      return {
-        ...state,
-        providers: withRemaining(state.providers, data.providers),
-        services: state.services?.map((service) =>
-          service.id === data.serviceId ? { ...service, pointer: data.pointer } : service,
-        ),
-        stats: count
-          ? bump(state.stats, (stats) => ({
-              ...stats,
-              leads: { ...stats.leads, allocated: (stats.leads.allocated ?? 0) + 1 },
-            }))
-          : state.stats,
-        log: mergeLog(state.log, [
-          {
-            leadId: data.leadId,
-            serviceId: data.serviceId,
-            at: data.at,
-            outcome: 'allocated',
-            providers: data.providers.map(({ id, name, role }) => ({ id, name, role })),
-            live: true,
-          },
-        ]),
-      };
+      return mergeLog(log, [
+        {
+          leadId: data.leadId,
+          serviceId: data.serviceId,
+          at: data.at,
+          outcome: 'allocated',
+          providers: data.providers.map(({ id, name, role }) => ({ id, name, role })),
+          live: true,
+        },
+      ]);
     }
     case 'lead.unallocated': {
       const { data } = event;
-      return {
-        ...state,
-        stats: count
-          ? bump(state.stats, (stats) => ({
-              ...stats,
-              leads: { ...stats.leads, unallocated: (stats.leads.unallocated ?? 0) + 1 },
-            }))
-          : state.stats,
-        log: mergeLog(state.log, [
-          {
-            leadId: data.leadId,
-            serviceId: data.serviceId,
-            at: data.at,
-            outcome: 'unallocated',
-            providers: [],
-            live: true,
-          },
-        ]),
-      };
+      return mergeLog(log, [
+        {
+          leadId: data.leadId,
+          serviceId: data.serviceId,
+          at: data.at,
+          outcome: 'unallocated',
+          providers: [],
+          live: true,
+        },
+      ]);
     }
-    case 'quota.reset':
-      return { ...state, providers: withRemaining(state.providers, event.data.providers) };
-    case 'provider.updated':
-      return { ...state, providers: upsert(state.providers, event.data.provider) };
-    case 'service.updated':
-      return { ...state, services: upsert(state.services, event.data.service) };
-  }
-}
-
-export function dashboardReducer(state: DashboardState, action: DashboardAction): DashboardState {
-  switch (action.type) {
-    case 'snapshot':
-      return {
-        ...state,
-        providers: action.providers,
-        services: action.services,
-        log: mergeLog(state.log, action.log),
-      };
-    case 'stats':
-      return { ...state, stats: action.stats };
-    case 'event':
-      return applyEvent(state, action.event, action.replayed ?? false);
+    default:
+      return log;
   }
 }

@@ -1,12 +1,12 @@
 import type { ReactNode } from 'react';
-import { api } from '../../api/client.js';
+import { useLead } from '../../api/leads.js';
+import { useServices } from '../../api/services.js';
 import type { Lead, LeadDetail } from '../../../../src/contracts/index.js';
 import { ProviderTag, StatusBadge } from '../../components/Badges.js';
 import { LoadError } from '../../components/LoadError.js';
 import { PageHeader } from '../../components/PageHeader.js';
 import { Panel } from '../../components/Panel.js';
 import { formatDateTime, shortId } from '../../format.js';
-import { useApiData } from '../../hooks/useApiData.js';
 import { INDENTED_DEPTH, PRETTY_JSON_LIMIT, prettyJson } from '../../prettyJson.js';
 import { Link } from '../../router/router.js';
 import { escapeControlCharacters } from './rawBody.js';
@@ -31,8 +31,8 @@ const LEAD_FIELDS: [field: keyof Lead, label: string][] = [
 ];
 
 export function LeadDetailPage({ id }: { id: string }) {
-  const detail = useApiData(`lead:${id}`, () => api.lead(id));
-  const services = useApiData('services', api.services);
+  const detail = useLead(id);
+  const services = useServices();
   const serviceName = (serviceId: number | null): string =>
     serviceId === null
       ? '—'
@@ -51,8 +51,8 @@ export function LeadDetailPage({ id }: { id: string }) {
       >
         <span className="font-mono break-all">{id}</span>
       </PageHeader>
-      {detail.error !== undefined && <LoadError error={detail.error} onRetry={detail.reload} />}
-      {detail.loading && <p className="text-sm text-slate-600">Loading…</p>}
+      {detail.isError && <LoadError error={detail.error} onRetry={() => void detail.refetch()} />}
+      {detail.isPending && <p className="text-sm text-slate-600">Loading…</p>}
       {detail.data && <LeadSections detail={detail.data} serviceName={serviceName} />}
     </>
   );

@@ -1,12 +1,12 @@
-import { useEffect, useId, useState, type FormEvent } from 'react';
-import { api } from '../../api/client.js';
+import { useId, useState, type FormEvent } from 'react';
+import { useLeads } from '../../api/leads.js';
+import { useServices } from '../../api/services.js';
 import type { LeadStatus } from '../../../../src/contracts/index.js';
 import { StatusBadge } from '../../components/Badges.js';
 import { Button } from '../../components/Button.js';
 import { LoadError } from '../../components/LoadError.js';
 import { PageHeader } from '../../components/PageHeader.js';
 import { formatDateTime, shortId } from '../../format.js';
-import { useApiData } from '../../hooks/useApiData.js';
 import { Link, navigate, useLocation } from '../../router/router.js';
 
 const PAGE_SIZE = 25;
@@ -51,22 +51,23 @@ export function LeadsPage() {
   const statusId = useId();
 
   // Back/forward changes the URL under the form; keep the inputs in step with it.
-  useEffect(() => {
+  const [shown, setShown] = useState({ q: state.q, status: state.status });
+  if (shown.q !== state.q || shown.status !== state.status) {
+    setShown({ q: state.q, status: state.status });
     setQuery(state.q);
     setStatus(state.status);
-  }, [state.q, state.status]);
+  }
 
-  const services = useApiData('services', api.services);
+  const services = useServices();
   const serviceNames = new Map((services.data ?? []).map((service) => [service.id, service.name]));
-  const leads = useApiData(urlOf(state), () =>
-    api.leads({
-      q: state.q || undefined,
-      status: state.status || undefined,
-      cursor: state.cursor || undefined,
-      limit: PAGE_SIZE,
-    }),
-  );
-  const page = leads.data ?? leads.previous;
+  const leads = useLeads({
+    q: state.q || undefined,
+    status: state.status || undefined,
+    cursor: state.cursor || undefined,
+    limit: PAGE_SIZE,
+  });
+  const page = leads.data;
+  const loading = leads.isPending || leads.isPlaceholderData;
 
   const submit = (event: FormEvent): void => {
     event.preventDefault();
@@ -128,10 +129,10 @@ export function LeadsPage() {
         <Button type="submit">Search</Button>
       </form>
 
-      {leads.error !== undefined && <LoadError error={leads.error} onRetry={leads.reload} />}
+      {leads.isError && <LoadError error={leads.error} onRetry={() => void leads.refetch()} />}
       <div
-        className={`overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm transition-opacity ${leads.loading ? 'opacity-60' : ''}`}
-        aria-busy={leads.loading}
+        className={`overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm transition-opacity ${loading ? 'opacity-60' : ''}`}
+        aria-busy={loading}
       >
         <table className="w-full text-left text-sm" data-testid="leads-table">
           <caption className="sr-only">Leads, newest first</caption>

@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent } from 'react';
-import { send } from '../../api/client.js';
+import { useLogin } from '../../api/session.js';
 import { Button } from '../../components/Button.js';
 import { PageHeader } from '../../components/PageHeader.js';
 import { Link, navigate, useLocation } from '../../router/router.js';
@@ -14,31 +14,23 @@ function safeNext(next: string | null): string {
 
 export function LoginPage() {
   const { search } = useLocation();
-  const { config, refresh } = useSession();
+  const { config } = useSession();
+  const login = useLogin();
   const tokenId = useId();
   const [token, setToken] = useState('');
   const [message, setMessage] = useState<string>();
-  const [busy, setBusy] = useState(false);
   const next = safeNext(search.get('next'));
 
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
-    setBusy(true);
     setMessage(undefined);
     try {
-      const response = await send<{ error?: string }>('POST', '/api/login', { token });
-      if (response.status === 200) {
-        await refresh();
-        navigate(next, { replace: true });
-      } else if (response.status === 429) {
-        setMessage('Too many attempts. Wait a minute and try again.');
-      } else {
-        setMessage('That token was not accepted.');
-      }
+      const status = await login.mutateAsync(token);
+      if (status === 200) navigate(next, { replace: true });
+      else if (status === 429) setMessage('Too many attempts. Wait a minute and try again.');
+      else setMessage('That token was not accepted.');
     } catch {
       setMessage('The server could not be reached.');
-    } finally {
-      setBusy(false);
     }
   };
 
@@ -75,7 +67,7 @@ export function LoginPage() {
             className="mt-1 w-full rounded-lg border border-slate-300 px-3 py-2 text-sm"
           />
         </div>
-        <Button type="submit" disabled={busy || token.length === 0} className="w-full">
+        <Button type="submit" disabled={login.isPending || token.length === 0} className="w-full">
           Sign in
         </Button>
         <p role="alert" className="text-sm text-red-800">

@@ -1,6 +1,5 @@
 import { useId, useState, type FormEvent } from 'react';
-import { api } from '../../api/client.js';
-import type { Provider } from '../../../../src/contracts/index.js';
+import { useCreateProvider } from '../../api/providers.js';
 import { Button } from '../../components/Button.js';
 import { FieldErrorText } from '../../components/FieldError.js';
 import { errorsFrom, parseWholeNumber, type ErrorsByField } from './formErrors.js';
@@ -8,12 +7,12 @@ import { errorsFrom, parseWholeNumber, type ErrorsByField } from './formErrors.j
 const INPUT =
   'w-full rounded-lg border border-slate-300 px-2.5 py-1.5 text-sm aria-[invalid=true]:border-red-700';
 
-export function NewProviderForm({ onCreated }: { onCreated: (provider: Provider) => void }) {
+export function NewProviderForm() {
   const id = useId();
   const [name, setName] = useState('');
   const [quota, setQuota] = useState('10');
   const [errors, setErrors] = useState<ErrorsByField>({});
-  const [saving, setSaving] = useState(false);
+  const createProvider = useCreateProvider();
 
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
@@ -22,16 +21,12 @@ export function NewProviderForm({ onCreated }: { onCreated: (provider: Provider)
       setErrors({ quota: parsedQuota });
       return;
     }
-    setSaving(true);
     try {
-      const provider = await api.createProvider({ name, quota: parsedQuota });
+      await createProvider.mutateAsync({ name, quota: parsedQuota });
       setErrors({});
       setName('');
-      onCreated(provider);
     } catch (error) {
       setErrors(errorsFrom(error, ['name', 'quota']));
-    } finally {
-      setSaving(false);
     }
   };
 
@@ -71,7 +66,12 @@ export function NewProviderForm({ onCreated }: { onCreated: (provider: Provider)
         />
         <FieldErrorText id={`${id}-quota-error`} message={errors['quota']} />
       </div>
-      <Button type="submit" variant="secondary" disabled={saving} className="sm:mt-4">
+      <Button
+        type="submit"
+        variant="secondary"
+        disabled={createProvider.isPending}
+        className="sm:mt-4"
+      >
         Add provider
       </Button>
       {errors['form'] && (

@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent } from 'react';
-import { api } from '../../api/client.js';
+import { useUpdateProvider } from '../../api/providers.js';
 import type { Provider, ProviderPatch } from '../../../../src/contracts/index.js';
 import { Button } from '../../components/Button.js';
 import { FieldErrorText } from '../../components/FieldError.js';
@@ -9,20 +9,19 @@ const FIELDS = ['name', 'quota', 'remainingQuota', 'active'] as const;
 
 export interface ProviderRowProps {
   provider: Provider;
-  onSaved: (provider: Provider) => void;
 }
 
 const INPUT =
   'w-full rounded-lg border px-2.5 py-1.5 text-sm aria-[invalid=true]:border-red-700 border-slate-300';
 
-export function ProviderRow({ provider, onSaved }: ProviderRowProps) {
+export function ProviderRow({ provider }: ProviderRowProps) {
   const id = useId();
   const [name, setName] = useState(provider.name);
   const [quota, setQuota] = useState(String(provider.quota));
   const [remaining, setRemaining] = useState(String(provider.remainingQuota));
   const [active, setActive] = useState(provider.active);
   const [errors, setErrors] = useState<ErrorsByField>({});
-  const [saving, setSaving] = useState(false);
+  const updateProvider = useUpdateProvider();
   const [saved, setSaved] = useState(false);
 
   const changed =
@@ -49,20 +48,16 @@ export function ProviderRow({ provider, onSaved }: ProviderRowProps) {
     if (parsedRemaining !== provider.remainingQuota)
       changes.remainingQuota = parsedRemaining as number;
     if (active !== provider.active) changes.active = active;
-    setSaving(true);
     try {
-      const updated = await api.updateProvider(provider.id, changes);
+      const updated = await updateProvider.mutateAsync({ id: provider.id, changes });
       setErrors({});
       setName(updated.name);
       setQuota(String(updated.quota));
       setRemaining(String(updated.remainingQuota));
       setActive(updated.active);
       setSaved(true);
-      onSaved(updated);
     } catch (error) {
       setErrors(errorsFrom(error, FIELDS));
-    } finally {
-      setSaving(false);
     }
   };
 
@@ -134,8 +129,8 @@ export function ProviderRow({ provider, onSaved }: ProviderRowProps) {
           </label>
         </div>
         <div className="flex items-center gap-2 self-center sm:pt-4">
-          <Button type="submit" size="sm" disabled={!changed || saving}>
-            {saving ? 'Saving…' : 'Save'}
+          <Button type="submit" size="sm" disabled={!changed || updateProvider.isPending}>
+            {updateProvider.isPending ? 'Saving…' : 'Save'}
           </Button>
           <span aria-live="polite" className="text-xs text-emerald-800">
             {saved && !changed ? 'Saved' : ''}

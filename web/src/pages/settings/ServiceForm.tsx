@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent } from 'react';
-import { api } from '../../api/client.js';
+import { useUpdateService } from '../../api/services.js';
 import type { Provider, Service, ServicePatch } from '../../../../src/contracts/index.js';
 import { Button } from '../../components/Button.js';
 import { FieldErrorText } from '../../components/FieldError.js';
@@ -11,14 +11,13 @@ const FIELDS = ['name', 'slug', 'providersPerLead', 'static', 'pool', 'providers
 export interface ServiceFormProps {
   service: Service;
   providers: Provider[];
-  onSaved: (service: Service) => void;
 }
 
 function sameOrder(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((value, index) => value === b[index]);
 }
 
-export function ServiceForm({ service, providers, onSaved }: ServiceFormProps) {
+export function ServiceForm({ service, providers }: ServiceFormProps) {
   const id = useId();
   const [perLead, setPerLead] = useState(String(service.providersPerLead));
   const [members, setMembers] = useState<Record<Slot, number[]>>({
@@ -28,7 +27,7 @@ export function ServiceForm({ service, providers, onSaved }: ServiceFormProps) {
   const [toAdd, setToAdd] = useState('');
   const [errors, setErrors] = useState<ErrorsByField>({});
   const [warnings, setWarnings] = useState<string[]>([]);
-  const [saving, setSaving] = useState(false);
+  const updateService = useUpdateService();
   const [saved, setSaved] = useState(false);
 
   const byId = new Map(providers.map((provider) => [provider.id, provider]));
@@ -85,20 +84,16 @@ export function ServiceForm({ service, providers, onSaved }: ServiceFormProps) {
       changes.static = members.static;
       changes.pool = members.pool;
     }
-    setSaving(true);
     try {
-      const result = await api.updateService(service.id, changes);
+      const result = await updateService.mutateAsync({ id: service.id, changes });
       setErrors({});
       setWarnings(result.warnings);
       setPerLead(String(result.service.providersPerLead));
       setMembers({ static: result.service.static, pool: result.service.pool });
       setSaved(true);
-      onSaved(result.service);
     } catch (error) {
       setWarnings([]);
       setErrors(errorsFrom(error, FIELDS));
-    } finally {
-      setSaving(false);
     }
   };
 
@@ -182,8 +177,8 @@ export function ServiceForm({ service, providers, onSaved }: ServiceFormProps) {
         </div>
       )}
       <div className="mt-4 flex flex-wrap items-center gap-3">
-        <Button type="submit" disabled={!changed || saving}>
-          {saving ? 'Saving…' : 'Save service'}
+        <Button type="submit" disabled={!changed || updateService.isPending}>
+          {updateService.isPending ? 'Saving…' : 'Save service'}
         </Button>
         {membershipChanged && (
           <span className="text-xs text-slate-600">

@@ -1,10 +1,11 @@
 import { useId, useState } from 'react';
-import { api } from '../../api/client.js';
+import { providersQuery } from '../../api/providers.js';
+import { servicesQuery, useServices } from '../../api/services.js';
+import { statsQuery } from '../../api/stats.js';
 import type { Service } from '../../../../src/contracts/index.js';
 import { ProviderTag } from '../../components/Badges.js';
 import { PageHeader } from '../../components/PageHeader.js';
 import { formatDuration, shortId } from '../../format.js';
-import { useApiData } from '../../hooks/useApiData.js';
 import { Link } from '../../router/router.js';
 import { useSession } from '../../session/session.js';
 import { ToolCard } from './ToolCard.js';
@@ -15,11 +16,24 @@ import {
   testWebhookIdempotency,
   type LeadRequestResult,
 } from './tools.js';
-import { useTool } from './useTool.js';
+import { useToolRun } from './toolRun.js';
 
 const CONCURRENT_LEADS = 10;
 const WEBHOOK_COPIES = 3;
 const ALL_SERVICES = 'all';
+
+// What each tool's requests change, for the pages that show it.
+const LEADS = ['leads'];
+const ALLOCATIONS = ['allocations'];
+const NEW_LEADS = [
+  LEADS,
+  ALLOCATIONS,
+  statsQuery.queryKey,
+  providersQuery.queryKey,
+  servicesQuery.queryKey,
+];
+const QUOTAS = [providersQuery.queryKey];
+const DUPLICATE_LEAD = [LEADS, statsQuery.queryKey];
 
 export function TestToolsPage() {
   const { config } = useSession();
@@ -34,17 +48,20 @@ export function TestToolsPage() {
 }
 
 function TestTools() {
-  const services = useApiData('services', api.services);
+  const services = useServices();
   const [choice, setChoice] = useState<string>('1');
   const selectId = useId();
 
   const serviceIds = (): number[] =>
     choice === ALL_SERVICES ? (services.data ?? []).map((service) => service.id) : [Number(choice)];
 
-  const generate = useTool(() => generateConcurrentLeads(serviceIds(), CONCURRENT_LEADS));
-  const idempotency = useTool(() => testWebhookIdempotency(WEBHOOK_COPIES));
-  const reset = useTool(resetAllQuotas);
-  const duplicate = useTool(sendDuplicateLead);
+  const generate = useToolRun(
+    () => generateConcurrentLeads(serviceIds(), CONCURRENT_LEADS),
+    NEW_LEADS,
+  );
+  const idempotency = useToolRun(() => testWebhookIdempotency(WEBHOOK_COPIES), QUOTAS);
+  const reset = useToolRun(resetAllQuotas, QUOTAS);
+  const duplicate = useToolRun(sendDuplicateLead, DUPLICATE_LEAD);
   const serviceNames = new Map((services.data ?? []).map((service) => [service.id, service.name]));
 
   return (

@@ -1,7 +1,7 @@
 import { useId, type ReactNode } from 'react';
 import { Button } from '../../components/Button.js';
 import { formatDuration } from '../../format.js';
-import type { ToolRun } from './useTool.js';
+import type { ToolRun } from './toolRun.js';
 
 export interface ToolCardProps<T> {
   title: string;
@@ -39,7 +39,7 @@ export function ToolCard<T>({
         {controls}
         <Button
           variant={variant}
-          onClick={() => void tool.run()}
+          onClick={tool.run}
           disabled={tool.running}
           aria-describedby={`${headingId}-timing`}
         >
@@ -56,20 +56,16 @@ export function ToolCard<T>({
           data-testid={`${testId}-timing`}
           className="py-2 text-sm text-slate-600 tabular-nums"
         >
-          {tool.running
-            ? 'Running…'
-            : tool.ms !== undefined
-              ? `Took ${formatDuration(tool.ms)}`
-              : ''}
+          {tool.running ? 'Running…' : tool.last ? `Took ${formatDuration(tool.last.ms)}` : ''}
         </span>
       </div>
       <div aria-live="polite" className="mt-3 text-sm" data-testid={`${testId}-result`}>
-        {tool.error !== undefined && (
+        {tool.last?.error !== undefined && (
           <p role="alert" className="text-red-800">
             The request failed: the server could not be reached.
           </p>
         )}
-        {tool.result !== undefined && children(tool.result)}
+        {tool.last?.result !== undefined && children(tool.last.result)}
       </div>
     </section>
   );
