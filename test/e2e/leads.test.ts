@@ -105,7 +105,7 @@ describe('leads', () => {
     await waitForRows(PAGE_SIZE);
     expect(await page.getByTestId('leads-page-number').textContent()).toBe('Page 1');
     expect(await rows().first().getByRole('link').getAttribute('aria-label')).toBe(
-      `Lead ${ids.allocated[1]}`,
+      `Lead ${ids.allocated[1]!.slice(-8)} (${ids.allocated[1]})`,
     );
     expect(await page.getByRole('button', { name: '← Newer' }).isDisabled()).toBe(true);
     await screenshot(page, 'leads-desktop');
@@ -115,7 +115,7 @@ describe('leads', () => {
     await waitForRows(total - PAGE_SIZE);
     expect(await page.getByTestId('leads-page-number').textContent()).toBe('Page 2');
     expect(await rows().last().getByRole('link').getAttribute('aria-label')).toBe(
-      `Lead ${ids.json}`,
+      `Lead ${ids.json.slice(-8)} (${ids.json})`,
     );
     expect(await page.getByRole('button', { name: 'Older →' }).isDisabled()).toBe(true);
 

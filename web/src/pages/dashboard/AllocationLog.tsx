@@ -29,7 +29,7 @@ export function AllocationLog({ entries, services }: AllocationLogProps) {
             <Link
               to={`/leads/${entry.leadId}`}
               className="font-mono text-blue-800 underline-offset-2 hover:underline"
-              aria-label={`Lead ${entry.leadId}`}
+              aria-label={`Lead ${shortId(entry.leadId)} (${entry.leadId})`}
             >
               {shortId(entry.leadId)}
             </Link>

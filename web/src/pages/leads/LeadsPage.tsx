@@ -164,7 +164,7 @@ export function LeadsPage() {
                     <Link
                       to={`/leads/${lead.id}`}
                       className="font-mono text-blue-800 underline-offset-2 hover:underline"
-                      aria-label={`Lead ${lead.id}`}
+                      aria-label={`Lead ${shortId(lead.id)} (${lead.id})`}
                     >
                       {shortId(lead.id)}
                     </Link>
