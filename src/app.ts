@@ -15,6 +15,8 @@ import { allocationRoutes } from './allocation/allocation.routes.js';
 import { AllocationService } from './allocation/allocation.service.js';
 import type { Config } from './config.js';
 import type { Pool } from './db/pool.js';
+import { deliveryRoutes } from './delivery/delivery.routes.js';
+import { Dispatcher } from './delivery/dispatcher.js';
 import { EventHub } from './events/event-hub.js';
 import { EventsCommitted } from './events/events-committed.js';
 import { eventsRoutes } from './events/events.routes.js';
@@ -52,6 +54,7 @@ declare module 'fastify' {
       allocation: AllocationService;
       hub: EventHub;
       committed: EventsCommitted;
+      dispatcher: Dispatcher;
     };
   }
 }
@@ -144,12 +147,28 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     app.swagger(),
   );
 
-  const allocation = new AllocationService(pool, logger, committed);
-  const topology = new TopologyService(pool, committed);
+  // SPEC §9: private targets are refused in production unless DELIVERY_ALLOW_PRIVATE=1.
+  const guardAddresses = config.NODE_ENV === 'production' && !config.DELIVERY_ALLOW_PRIVATE;
+  const dispatcher = new Dispatcher(pool, logger, committed, {
+    retryBaseMs: config.DELIVERY_RETRY_BASE_MS,
+    retryMaxMs: config.DELIVERY_RETRY_MAX_MS,
+    pauseAfter: config.DELIVERY_PAUSE_AFTER,
+    probeMs: config.DELIVERY_PROBE_MS,
+    pollMs: config.DELIVERY_POLL_MS,
+    concurrency: config.DELIVERY_CONCURRENCY,
+    drainMs: config.DELIVERY_DRAIN_MS,
+    guardAddresses,
+  });
+  const wakeDispatcher = (): void => dispatcher.wake();
+  const allocation = new AllocationService(pool, logger, committed, wakeDispatcher);
+  const topology = new TopologyService(pool, committed, guardAddresses);
   const hub = new EventHub(pool, deps.databaseUrl, logger, committed);
-  app.decorate('leadflow', { ingest, allocation, hub, committed });
+  app.decorate('leadflow', { ingest, allocation, hub, committed, dispatcher });
   app.addHook('onReady', () => hub.start());
+  app.addHook('onReady', async () => dispatcher.start());
   app.addHook('preClose', () => hub.stop());
+  // After the server stopped taking requests, before the pool closes (server.ts).
+  app.addHook('onClose', () => dispatcher.stop());
   const stopRetention = startEventRetention(pool, config.EVENT_RETENTION_HOURS, logger);
   app.addHook('onClose', async () => stopRetention());
   drainKeepAliveOnClose(app);
@@ -163,6 +182,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await api.register(eventsRoutes, { hub, maxClients: limits.maxSseClients });
   await api.register(topologyRoutes, { pool, topology });
   await api.register(leadsRoutes, { pool });
+  await api.register(deliveryRoutes, { pool, requeued: wakeDispatcher });
   await registerWebApp(app, webBuilt);
   return app;
 }

@@ -76,6 +76,20 @@ export const configSchema = z.object({
   // Unset: derived from the open-file limit at start; see src/http/security/connections.ts.
   MAX_CONNECTIONS: z.coerce.number().int().min(1).optional(),
   MAX_SSE_CLIENTS: z.coerce.number().int().min(1).optional(),
+  // Delivery to providers (SPEC §9); see src/delivery/dispatcher.ts.
+  DELIVERY_RETRY_BASE_MS: z.coerce.number().int().min(1).default(5000),
+  DELIVERY_RETRY_MAX_MS: z.coerce.number().int().min(1).default(3_600_000),
+  DELIVERY_PAUSE_AFTER: z.coerce.number().int().min(1).default(10),
+  DELIVERY_PROBE_MS: z.coerce.number().int().min(1).default(60_000),
+  // Loopback, private and link-local targets are refused in production unless this is set.
+  DELIVERY_ALLOW_PRIVATE: booleanFlag,
+  // How often an idle instance looks for due deliveries (one index probe); an allocation on
+  // this instance wakes it at once.
+  DELIVERY_POLL_MS: z.coerce.number().int().min(10).default(1000),
+  // Sends in flight per instance; 0: this instance never delivers.
+  DELIVERY_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(16),
+  // On shutdown, how long in-flight sends may finish; the rest are re-sent after their lease.
+  DELIVERY_DRAIN_MS: z.coerce.number().int().min(0).default(10_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

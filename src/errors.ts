@@ -6,6 +6,7 @@
 export type ErrorCode =
   | 'bad_request'
   | 'conflict'
+  | 'delivery_not_found'
   | 'forbidden'
   | 'forbidden_origin'
   | 'insufficient_quota'
@@ -64,7 +65,12 @@ export class PayloadTooLarge extends AppError {
 
 export class NotFound extends AppError {
   constructor(
-    code: 'not_found' | 'lead_not_found' | 'provider_not_found' | 'service_not_found' = 'not_found',
+    code:
+      | 'not_found'
+      | 'delivery_not_found'
+      | 'lead_not_found'
+      | 'provider_not_found'
+      | 'service_not_found' = 'not_found',
   ) {
     super(404, code);
   }

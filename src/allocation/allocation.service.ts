@@ -6,7 +6,7 @@ import {
   type PickedProvider,
 } from '../contracts/index.js';
 import { Batcher } from '../db/batcher.js';
-import { transaction, type Pool, type Tx } from '../db/pool.js';
+import { afterCommit, transaction, type Pool, type Tx } from '../db/pool.js';
 import { withRetry } from '../db/retry.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
@@ -21,7 +21,7 @@ import {
   type ServiceRef,
 } from './allocation.sql.js';
 import { isIntegerId } from '../db/ids.js';
-import { pickProviders, type ProviderQuota } from './rule.js';
+import { pickProviders, unallocatedReason, type ProviderQuota } from './rule.js';
 
 export type AllocationResult =
   | { ok: true; serviceId: number; providers: PickedProvider[] }
@@ -49,6 +49,8 @@ export class AllocationService {
     private readonly pool: Pool,
     private readonly logger: Logger,
     private readonly committed: EventsCommitted,
+    /** Called after a commit that queued deliveries: this instance's dispatcher sends at once. */
+    private readonly deliveriesQueued: () => void = () => {},
   ) {}
 
   /**
@@ -144,7 +146,7 @@ export class AllocationService {
         results.set(leadId, { ok: false, error: 'insufficient_quota' });
         events.push({
           type: 'lead.unallocated',
-          payload: { leadId, serviceId, reason: 'insufficient_quota' },
+          payload: { leadId, serviceId, reason: unallocatedReason(topology, quotas) },
         });
         continue;
       }
@@ -175,7 +177,8 @@ export class AllocationService {
     }
 
     if (statuses.length > 0) {
-      await writeAllocations(tx, serviceId, allocations, statuses, pointer);
+      const queued = await writeAllocations(tx, serviceId, allocations, statuses, pointer);
+      if (queued > 0) afterCommit(tx, this.deliveriesQueued);
     }
     if (settledEarlier.length > 0) {
       const rows = await selectAllocationsForLeads(tx, settledEarlier);

@@ -1,3 +1,4 @@
+import { uuidv7 } from '../db/ids.js';
 import type { Pool, Tx } from '../db/pool.js';
 import type { AllocationRow, Role } from '../contracts/index.js';
 
@@ -41,31 +42,50 @@ export interface NewAllocation {
   role: Role;
 }
 
-/** Writes a batch's outcome: allocations, quota decrements, lead statuses and the pointer. */
+/**
+ * Writes a batch's outcome: allocations, their deliveries (the outbox of SPEC §9: one per
+ * allocation to a provider with an endpoint, in the same statement, so neither exists without
+ * the other), quota decrements, lead statuses and the pointer. Returns the deliveries queued.
+ */
 export async function writeAllocations(
   tx: Tx,
   serviceId: number,
   allocations: NewAllocation[],
   leadStatuses: { leadId: string; status: 'allocated' | 'unallocated' }[],
   pointer: number,
-): Promise<void> {
+): Promise<number> {
+  let queued = 0;
   if (allocations.length > 0) {
-    await tx.query(
+    const { rows } = await tx.query<{ queued: number }>(
       `WITH input AS (
-         SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[]) AS a(lead_id, provider_id, role)),
+         SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[], $5::uuid[])
+                    AS a(lead_id, provider_id, role, delivery_id)),
        inserted AS (
          INSERT INTO allocations (lead_id, service_id, provider_id, role)
-         SELECT lead_id, $1, provider_id, role FROM input)
+         SELECT lead_id, $1, provider_id, role FROM input
+         RETURNING id, lead_id, provider_id),
+       queued AS (
+         INSERT INTO deliveries (id, lead_id, provider_id, allocation_id)
+         SELECT input.delivery_id, inserted.lead_id, inserted.provider_id, inserted.id
+           FROM inserted JOIN input USING (lead_id, provider_id)
+          WHERE EXISTS (SELECT 1 FROM provider_delivery c WHERE c.provider_id = inserted.provider_id)
+         RETURNING 1)
        UPDATE providers p SET remaining_quota = p.remaining_quota - d.taken, updated_at = now()
          FROM (SELECT provider_id, count(*)::int AS taken FROM input GROUP BY provider_id) d
-        WHERE p.id = d.provider_id`,
+        WHERE p.id = d.provider_id
+       RETURNING (SELECT count(*)::int FROM queued) AS queued`,
       [
         serviceId,
         allocations.map((allocation) => allocation.leadId),
         allocations.map((allocation) => allocation.providerId),
         allocations.map((allocation) => allocation.role),
+        // Drawn for every allocation, used for those whose provider has an endpoint: whether
+        // it has one is decided in the statement, under the provider locks a configuration
+        // change also takes.
+        allocations.map(() => uuidv7()),
       ],
     );
+    queued = rows[0]?.queued ?? 0;
   }
   await tx.query(
     `WITH statuses AS (
@@ -80,6 +100,7 @@ export async function writeAllocations(
       pointer,
     ],
   );
+  return queued;
 }
 
 interface AllocationDbRow {

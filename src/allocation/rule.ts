@@ -9,6 +9,8 @@ export interface ProviderQuota {
   id: number;
   remainingQuota: number;
   active: boolean;
+  /** Its deliveries failed DELIVERY_PAUSE_AFTER times in a row (SPEC §9): it takes no lead. */
+  deliveryPaused?: boolean;
 }
 
 export interface Topology {
@@ -24,10 +26,30 @@ export interface Pick {
 }
 
 function available(provider: ProviderQuota | undefined): provider is ProviderQuota {
-  return provider !== undefined && provider.active && provider.remainingQuota > 0;
+  return (
+    provider !== undefined &&
+    provider.active &&
+    provider.remainingQuota > 0 &&
+    provider.deliveryPaused !== true
+  );
 }
 
 /** The providers for one lead, or null when fewer than N can take it (nothing changes then). */
+/**
+ * Why a lead could not be allocated: `delivery_paused` when a paused provider with quota would
+ * have been eligible otherwise, `insufficient_quota` else.
+ */
+export function unallocatedReason(
+  topology: Topology,
+  quotas: ReadonlyMap<number, ProviderQuota>,
+): 'delivery_paused' | 'insufficient_quota' {
+  const paused = [...topology.staticIds, ...topology.poolIds].some((id) => {
+    const provider = quotas.get(id);
+    return provider?.deliveryPaused === true && provider.active && provider.remainingQuota > 0;
+  });
+  return paused ? 'delivery_paused' : 'insufficient_quota';
+}
+
 export function pickProviders(
   topology: Topology,
   quotas: ReadonlyMap<number, ProviderQuota>,

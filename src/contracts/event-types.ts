@@ -11,4 +11,19 @@ export const EVENT_TYPES = [
   'service.updated',
 ] as const;
 
-export type EventType = (typeof EVENT_TYPES)[number];
+/**
+ * Delivery's events (SPEC §9). Stored and streamed like the others, but kept out of
+ * EVENT_TYPES and LiveEvent until the dashboard handles them: its reducer switches
+ * exhaustively over LiveEvent, and the stream hook subscribes to EVENT_TYPES.
+ */
+export const DELIVERY_EVENT_TYPES = [
+  'delivery.succeeded',
+  'delivery.rejected',
+  'delivery.failed',
+  'provider.delivery_paused',
+  'provider.delivery_resumed',
+] as const;
+
+/** The types the dashboard's live stream handles. */
+export type DashboardEventType = (typeof EVENT_TYPES)[number];
+export type EventType = DashboardEventType | (typeof DELIVERY_EVENT_TYPES)[number];

@@ -1,11 +1,26 @@
 import { z } from 'zod';
 import { pickedProvider } from './allocation.js';
 import { timestamp } from './common.js';
-import { EVENT_TYPES, type EventType } from './event-types.js';
+import {
+  DELIVERY_EVENT_TYPES,
+  EVENT_TYPES,
+  type DashboardEventType,
+  type EventType,
+} from './event-types.js';
 import { provider, service } from './topology.js';
 import { resetProvider } from './webhooks.js';
 
 const change = z.enum(['created', 'updated']);
+
+/** A delivery that reached a final state, on its last attempt. */
+const deliveryOutcome = z.object({
+  deliveryId: z.uuid(),
+  leadId: z.uuid(),
+  providerId: z.number().int(),
+  attempts: z.number().int(),
+  statusCode: z.number().int().nullable(),
+  error: z.string().nullable(),
+});
 
 /** What each event says, by type: written once to `events`, sent as the SSE `data:`. */
 const eventPayloads = {
@@ -30,6 +45,14 @@ const eventPayloads = {
   'quota.reset': z.object({ eventId: z.string(), providers: z.array(resetProvider) }),
   'provider.updated': z.object({ provider, change }),
   'service.updated': z.object({ service, change }),
+  'delivery.succeeded': deliveryOutcome,
+  'delivery.rejected': deliveryOutcome,
+  'delivery.failed': deliveryOutcome,
+  'provider.delivery_paused': z.object({
+    providerId: z.number().int(),
+    consecutiveFailures: z.number().int(),
+  }),
+  'provider.delivery_resumed': z.object({ providerId: z.number().int() }),
 } satisfies Record<EventType, z.ZodObject>;
 
 export type EventPayload<T extends EventType> = z.infer<(typeof eventPayloads)[T]>;
@@ -53,18 +76,25 @@ export const storedEvent = z.discriminatedUnion('type', [
   stored('quota.reset'),
   stored('provider.updated'),
   stored('service.updated'),
+  stored('delivery.succeeded'),
+  stored('delivery.rejected'),
+  stored('delivery.failed'),
+  stored('provider.delivery_paused'),
+  stored('provider.delivery_resumed'),
 ]);
 export type StoredEvent = z.infer<typeof storedEvent>;
 
-/** An event as the stream delivers it; `at` is when it was committed. */
+/** An event as the stream delivers it to the dashboard; `at` is when it was committed. */
 export type LiveEvent = {
-  [T in EventType]: { id: number; type: T; data: EventPayload<T> & { at: string } };
-}[EventType];
+  [T in DashboardEventType]: { id: number; type: T; data: EventPayload<T> & { at: string } };
+}[DashboardEventType];
 
 /** Each frame's `data:`, by the frame's `event:` type. */
 export const eventData = z
   .union(Object.values(eventPayloads).map((payload) => payload.extend({ at: timestamp })))
-  .describe(`\`event:\` one of ${EVENT_TYPES.join(', ')}; \`data:\` that event's JSON`);
+  .describe(
+    `\`event:\` one of ${[...EVENT_TYPES, ...DELIVERY_EVENT_TYPES].join(', ')}; \`data:\` that event's JSON`,
+  );
 
 export const eventsQuery = z.object({ lastEventId: z.string().optional() });
 export const eventsHeaders = z.object({ 'last-event-id': z.string().optional() });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { allocationRow } from './allocation.js';
 import { storableText, timestamp } from './common.js';
+import { delivery } from './delivery.js';
 import { storedEvent } from './events.js';
 
 export const leadStatus = z.enum(['new', 'allocated', 'unallocated']);
@@ -91,6 +92,7 @@ export const leadDetail = z.object({
   raw: rawRequest.nullable(),
   duplicates: z.number().int().describe('Later requests that carried the same key'),
   allocations: z.array(allocationRow),
+  deliveries: z.array(delivery),
   events: z.array(storedEvent),
 });
 export type LeadDetail = z.infer<typeof leadDetail>;

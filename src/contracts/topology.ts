@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { rowId, storableText } from './common.js';
+import { deliveryConfigInput, deliveryConfigView, deliveryState } from './delivery.js';
 
 /**
  * A service slug: lowercase letters, digits and dashes, at most 63, and at least one letter —
@@ -19,6 +20,13 @@ export const provider = z.object({
   active: z.boolean(),
 });
 export type Provider = z.infer<typeof provider>;
+
+/** A provider as reads show it: with its delivery endpoint (masked) and that endpoint's health. */
+export const providerView = provider.extend({
+  deliveryState,
+  delivery: deliveryConfigView.nullable(),
+});
+export type ProviderView = z.infer<typeof providerView>;
 
 export const service = z.object({
   id: z.number().int(),
@@ -50,12 +58,15 @@ export const providerPatch = z
     quota,
     remainingQuota: quota,
     active: z.boolean(),
+    delivery: deliveryConfigInput.nullable().describe('The delivery endpoint; null removes it'),
   })
   .partial()
   .strict();
 export type ProviderPatch = z.infer<typeof providerPatch>;
 
-export const newProvider = providerPatch.required({ name: true, quota: true });
+export const newProvider = providerPatch
+  .omit({ delivery: true })
+  .required({ name: true, quota: true });
 export type NewProvider = z.infer<typeof newProvider>;
 
 export const servicePatch = z

@@ -3,7 +3,9 @@
  *
  *   1. a service's `allocation_state` row (at most one per transaction);
  *   2. providers, by ascending id, in one statement;
- *   3. leads, by ascending id, in one statement.
+ *   3. leads, by ascending id, in one statement;
+ *   4. one provider's `provider_delivery` row (its delivery health);
+ *   5. deliveries.
  *
  * A transaction may skip a step but never goes back to an earlier one. Services 1 and 3 of
  * the demo share providers: allocations, membership changes and quota resets over them ran
@@ -12,8 +14,14 @@
  * and leads) come after the rows they reference are locked here, so they wait, never cycle.
  *
  * A failed `leads_raw` row is locked alone, by reprocessing, with none of the above held.
+ *
+ * Delivery claims (steps 4–5) are single autocommitted statements with SKIP LOCKED: they never
+ * wait for a lock, so they cannot close a cycle, and two instances polling at once take
+ * disjoint rows. Their row locks end with the statement; what keeps a claimed delivery from
+ * a second sender afterwards is its lease (`next_attempt_at` and `leased_until` moved past
+ * the send's timeout), which a killed process gives back by time.
  */
-import type { Tx } from './pool.js';
+import type { Pool, Tx } from './pool.js';
 
 export interface LockedAllocationState {
   pointer: number;
@@ -42,9 +50,14 @@ export interface LockedProvider {
   quota: number;
   remainingQuota: number;
   active: boolean;
+  deliveryPaused: boolean;
 }
 
-/** Step 2: the providers among `ids` that exist, or every provider when `ids` is null. */
+/**
+ * Step 2: the providers among `ids` that exist, or every provider when `ids` is null. The
+ * delivery health row is read, not locked: a pause that commits a moment later only means one
+ * more lead goes to a provider whose deliveries then wait.
+ */
 export async function lockProviders(tx: Tx, ids: number[] | null): Promise<LockedProvider[]> {
   const { rows } = await tx.query<{
     id: number;
@@ -52,10 +65,13 @@ export async function lockProviders(tx: Tx, ids: number[] | null): Promise<Locke
     quota: number;
     remaining_quota: number;
     active: boolean;
+    delivery_paused: boolean;
   }>(
-    `SELECT id, name, quota, remaining_quota, active FROM providers
-      WHERE $1::int[] IS NULL OR id = ANY($1::int[])
-      ORDER BY id FOR UPDATE`,
+    `SELECT p.id, p.name, p.quota, p.remaining_quota, p.active,
+            c.paused_at IS NOT NULL AS delivery_paused
+       FROM providers p LEFT JOIN provider_delivery c ON c.provider_id = p.id
+      WHERE $1::int[] IS NULL OR p.id = ANY($1::int[])
+      ORDER BY p.id FOR UPDATE OF p`,
     [ids],
   );
   return rows.map((row) => ({
@@ -64,6 +80,7 @@ export async function lockProviders(tx: Tx, ids: number[] | null): Promise<Locke
     quota: row.quota,
     remainingQuota: row.remaining_quota,
     active: row.active,
+    deliveryPaused: row.delivery_paused,
   }));
 }
 
@@ -95,4 +112,160 @@ export async function lockFailedRaw(tx: Tx, rawId: number): Promise<LockedFailed
   );
   const row = rows[0];
   return row ? { sender: row.sender, idempotencyKey: row.idempotency_key } : null;
+}
+
+export interface LockedDeliveryHealth {
+  consecutiveFailures: number;
+  paused: boolean;
+}
+
+/** Step 4: a provider's delivery health, before an attempt's outcome changes it. */
+export async function lockDeliveryHealth(
+  tx: Tx,
+  providerId: number,
+): Promise<LockedDeliveryHealth | null> {
+  const { rows } = await tx.query<{ consecutive_failures: number; paused: boolean }>(
+    `SELECT consecutive_failures, paused_at IS NOT NULL AS paused FROM provider_delivery
+      WHERE provider_id = $1 FOR UPDATE`,
+    [providerId],
+  );
+  const row = rows[0];
+  return row ? { consecutiveFailures: row.consecutive_failures, paused: row.paused } : null;
+}
+
+/** A delivery taken by this process for one send, with its endpoint and lead. */
+export interface ClaimedDelivery {
+  id: string;
+  leadId: string;
+  providerId: number;
+  /** This send's number, counting every send ever made. */
+  attempt: number;
+  /** Sends since the last manual retry, this one included: compared with maxAttempts. */
+  attemptsSinceRequeue: number;
+  endpoint: {
+    url: string;
+    method: 'POST' | 'PUT';
+    format: 'json' | 'form';
+    headers: Record<string, string>;
+    fields: Record<string, string> | null;
+    timeoutMs: number;
+    maxAttempts: number;
+    acceptPattern: string | null;
+    signingSecret: string | null;
+  };
+  lead: { serviceId: number | null; fields: Record<string, string | null>; extra: unknown };
+}
+
+interface ClaimedRow {
+  id: string;
+  lead_id: string;
+  provider_id: number;
+  attempts: number;
+  attempts_base: number;
+  url: string;
+  method: 'POST' | 'PUT';
+  format: 'json' | 'form';
+  headers: Record<string, string>;
+  fields: Record<string, string> | null;
+  timeout_ms: number;
+  max_attempts: number;
+  accept_pattern: string | null;
+  signing_secret: string | null;
+  service_id: number | null;
+  lead: Record<string, string | null>;
+  extra: unknown;
+}
+
+// The claim itself, shared by the two ways in: increments the attempt and leases the row for
+// the send's timeout plus $2 ms, returning everything the send needs in the same round trip.
+const CLAIM_UPDATE = `
+  UPDATE deliveries d
+     SET attempts = d.attempts + 1,
+         next_attempt_at = now() + make_interval(secs => (c.timeout_ms + $2) / 1000.0),
+         leased_until = now() + make_interval(secs => (c.timeout_ms + $2) / 1000.0),
+         updated_at = now()
+    FROM claimed, provider_delivery c, leads l
+   WHERE d.id = claimed.id AND c.provider_id = d.provider_id AND l.id = d.lead_id
+  RETURNING d.id, d.lead_id, d.provider_id, d.attempts, d.attempts_base,
+            c.url, c.method, c.format, c.headers, c.fields, c.timeout_ms, c.max_attempts,
+            c.accept_pattern, c.signing_secret, l.service_id, l.extra,
+            jsonb_build_object('click_id', l.click_id, 'country', l.country, 'creo', l.creo,
+              'description', l.description, 'domain', l.domain, 'email', l.email,
+              'first_name', l.first_name, 'ip', l.ip, 'lang', l.lang, 'last_name', l.last_name,
+              'marker', l.marker, 'offer', l.offer, 'phone', l.phone,
+              'sourcetype', l.sourcetype) AS lead`;
+
+function toClaimed(row: ClaimedRow): ClaimedDelivery {
+  return {
+    id: row.id,
+    leadId: row.lead_id,
+    providerId: row.provider_id,
+    attempt: row.attempts,
+    attemptsSinceRequeue: row.attempts - row.attempts_base,
+    endpoint: {
+      url: row.url,
+      method: row.method,
+      format: row.format,
+      headers: row.headers,
+      fields: row.fields,
+      timeoutMs: row.timeout_ms,
+      maxAttempts: row.max_attempts,
+      acceptPattern: row.accept_pattern,
+      signingSecret: row.signing_secret,
+    },
+    lead: { serviceId: row.service_id, fields: row.lead, extra: row.extra },
+  };
+}
+
+/**
+ * Claims up to `limit` due deliveries of providers that are not paused, oldest due first,
+ * leasing each for its timeout plus `leaseMarginMs`. Autocommitted on its own (see the top).
+ */
+export async function claimDueDeliveries(
+  pool: Pool,
+  limit: number,
+  leaseMarginMs: number,
+): Promise<ClaimedDelivery[]> {
+  const { rows } = await pool.query<ClaimedRow>(
+    `WITH claimed AS (
+       SELECT d.id FROM deliveries d JOIN provider_delivery c ON c.provider_id = d.provider_id
+        WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND c.paused_at IS NULL
+        ORDER BY d.next_attempt_at
+        LIMIT $1
+        FOR UPDATE OF d SKIP LOCKED)
+     ${CLAIM_UPDATE}`,
+    [limit, leaseMarginMs],
+  );
+  return rows.map(toClaimed);
+}
+
+/**
+ * For each paused provider whose probe is due: moves its next probe `probeMs` on and claims
+ * one pending delivery not leased by another send, whatever its backoff — the probe is what
+ * tells whether the endpoint is back. A paused provider with nothing pending stays paused.
+ */
+export async function claimProbeDeliveries(
+  pool: Pool,
+  probeMs: number,
+  leaseMarginMs: number,
+): Promise<ClaimedDelivery[]> {
+  const { rows } = await pool.query<ClaimedRow>(
+    `WITH probe AS (
+       UPDATE provider_delivery SET next_probe_at = now() + make_interval(secs => $1 / 1000.0)
+        WHERE provider_id IN (SELECT provider_id FROM provider_delivery
+                               WHERE paused_at IS NOT NULL AND next_probe_at <= now()
+                               FOR UPDATE SKIP LOCKED)
+       RETURNING provider_id),
+     claimed AS (
+       SELECT next.id FROM probe CROSS JOIN LATERAL (
+         SELECT d.id FROM deliveries d
+          WHERE d.provider_id = probe.provider_id AND d.status = 'pending'
+            AND (d.leased_until IS NULL OR d.leased_until <= now())
+          ORDER BY d.next_attempt_at
+          LIMIT 1
+          FOR UPDATE SKIP LOCKED) next)
+     ${CLAIM_UPDATE}`,
+    [probeMs, leaseMarginMs],
+  );
+  return rows.map(toClaimed);
 }

@@ -10,6 +10,7 @@ import {
   stats,
 } from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
+import { selectDeliveriesForLead } from '../delivery/delivery.sql.js';
 import { selectEventsForLead } from '../events/events.sql.js';
 import { InvalidPayload, NotFound } from '../errors.js';
 import { selectLeadDetail, selectLeads, selectStats } from './leads.sql.js';
@@ -71,7 +72,7 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
       config: { access: 'admin' },
       schema: {
         tags: ['reading'],
-        summary: 'One lead with its raw request, allocations and events',
+        summary: 'One lead with its raw request, allocations, deliveries and events',
         params: leadParams,
         response: { 200: leadDetail, 400: errorBody, 404: errorBody },
       },
@@ -79,11 +80,12 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
     async (request) => {
       const detail = await selectLeadDetail(pool, request.params.id);
       if (!detail) throw new NotFound('lead_not_found');
-      const [allocations, events] = await Promise.all([
+      const [allocations, deliveries, events] = await Promise.all([
         selectAllocationsForLeads(pool, [request.params.id]),
+        selectDeliveriesForLead(pool, request.params.id),
         selectEventsForLead(pool, request.params.id),
       ]);
-      return { ...detail, allocations, events };
+      return { ...detail, allocations, deliveries, events };
     },
   );
 

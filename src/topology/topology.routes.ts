@@ -7,12 +7,13 @@ import {
   newService,
   provider,
   providerPatch,
+  providerView,
   service,
   serviceChange,
   servicePatch,
 } from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
-import { selectProviders, selectServices } from './topology.sql.js';
+import { selectProvidersWithDelivery, selectServices } from './topology.sql.js';
 import type { TopologyService } from './topology.service.js';
 
 export interface TopologyRoutesOptions {
@@ -30,11 +31,11 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
       config: { access: 'admin' },
       schema: {
         tags: ['reading'],
-        summary: 'Providers and their quotas',
-        response: { 200: z.array(provider) },
+        summary: 'Providers, their quotas and delivery endpoints (masked)',
+        response: { 200: z.array(providerView) },
       },
     },
-    async () => selectProviders(pool),
+    async () => selectProvidersWithDelivery(pool),
   );
 
   app.get(
@@ -70,10 +71,10 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
       config: { access: 'admin' },
       schema: {
         tags: ['configuring'],
-        summary: 'Change a provider (name, quota, remainingQuota, active)',
+        summary: 'Change a provider (name, quota, remainingQuota, active, delivery)',
         params: idParams,
         body: providerPatch,
-        response: { 200: provider, 400: errorBody, 404: errorBody, 409: errorBody },
+        response: { 200: providerView, 400: errorBody, 404: errorBody, 409: errorBody },
       },
     },
     async (request) => topology.updateProvider(request.params.id, request.body),

@@ -3,6 +3,7 @@ import type {
   NewService,
   Provider,
   ProviderPatch,
+  ProviderView,
   Service,
   ServiceChange,
   ServicePatch,
@@ -12,8 +13,11 @@ import { transaction, type Pool, type Tx } from '../db/pool.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
 import { AppError, NotFound, ValidationFailed } from '../errors.js';
+import { refuseUrl } from '../delivery/address-guard.js';
+import { deleteProviderDelivery, upsertProviderDelivery } from '../delivery/delivery.sql.js';
 import {
   insertProvider,
+  selectProvidersWithDelivery,
   insertService,
   replaceMembership,
   selectService,
@@ -58,6 +62,8 @@ export class TopologyService {
   constructor(
     private readonly pool: Pool,
     private readonly committed: EventsCommitted,
+    /** Refuse delivery URLs that reach loopback, private or link-local addresses (SPEC §9). */
+    private readonly guardDeliveryUrls: boolean = false,
   ) {}
 
   async createProvider(input: NewProvider): Promise<Provider> {
@@ -77,19 +83,29 @@ export class TopologyService {
     });
   }
 
-  async updateProvider(id: number, input: ProviderPatch): Promise<Provider> {
+  async updateProvider(id: number, input: ProviderPatch): Promise<ProviderView> {
+    const { delivery, ...changes } = input;
+    if (delivery && this.guardDeliveryUrls) {
+      // Before the transaction: a slow DNS answer must not hold the provider's row lock.
+      const refused = await refuseUrl(delivery.url);
+      if (refused) throw invalid(`not allowed: ${refused}`, 'delivery.url');
+    }
     return this.write(async (tx) => {
       const [current] = await lockProviders(tx, [id]);
       if (!current) throw new NotFound('provider_not_found');
-      const quota = input.quota ?? current.quota;
+      const quota = changes.quota ?? current.quota;
       // Lowering a quota lowers what is left with it; raising it leaves what is left alone.
-      const remainingQuota = input.remainingQuota ?? Math.min(current.remainingQuota, quota);
+      const remainingQuota = changes.remainingQuota ?? Math.min(current.remainingQuota, quota);
       if (remainingQuota > quota) throw invalid('cannot exceed quota', 'remainingQuota');
-      const provider = await updateProvider(tx, id, { ...input, quota, remainingQuota });
+      const provider = await updateProvider(tx, id, { ...changes, quota, remainingQuota });
+      // Under the provider's lock, which allocation holds while it writes deliveries: a lead
+      // allocated concurrently is delivered by the endpoint before or after, never half.
+      if (delivery === null) await deleteProviderDelivery(tx, id);
+      else if (delivery) await upsertProviderDelivery(tx, id, delivery);
       await appendEvents(tx, this.committed, [
         { type: 'provider.updated', payload: { provider, change: 'updated' } },
       ]);
-      return provider;
+      return (await selectProvidersWithDelivery(tx, id))[0]!;
     });
   }
 

@@ -1,4 +1,11 @@
-import type { Provider as ProviderView, Role, Service as ServiceView } from '../contracts/index.js';
+import {
+  MASKED,
+  type DeliveryConfigView,
+  type Provider as ProviderView,
+  type ProviderView as ProviderWithDelivery,
+  type Role,
+  type Service as ServiceView,
+} from '../contracts/index.js';
 import type { Pool, Tx } from '../db/pool.js';
 
 interface ProviderRow {
@@ -21,11 +28,54 @@ function toProviderView(row: ProviderRow): ProviderView {
   };
 }
 
-export async function selectProviders(db: Pool | Tx): Promise<ProviderView[]> {
-  const { rows } = await db.query<ProviderRow>(
-    `SELECT ${PROVIDER_COLUMNS} FROM providers ORDER BY id`,
+interface ProviderWithDeliveryRow extends ProviderRow {
+  url: string | null;
+  method: 'POST' | 'PUT';
+  format: 'json' | 'form';
+  headers: Record<string, string>;
+  fields: Record<string, string> | null;
+  timeout_ms: number;
+  max_attempts: number;
+  accept_pattern: string | null;
+  signed: boolean;
+  paused: boolean;
+}
+
+function toDeliveryView(row: ProviderWithDeliveryRow): DeliveryConfigView | null {
+  if (row.url === null) return null;
+  return {
+    url: row.url,
+    method: row.method,
+    format: row.format,
+    headers: Object.fromEntries(Object.keys(row.headers).map((name) => [name, MASKED])),
+    fields: row.fields,
+    timeoutMs: row.timeout_ms,
+    maxAttempts: row.max_attempts,
+    acceptPattern: row.accept_pattern,
+    signingSecret: row.signed ? MASKED : null,
+  };
+}
+
+/** Providers with their endpoint (header values and secret masked) and its health. */
+export async function selectProvidersWithDelivery(
+  db: Pool | Tx,
+  id: number | null = null,
+): Promise<ProviderWithDelivery[]> {
+  const { rows } = await db.query<ProviderWithDeliveryRow>(
+    `SELECT p.id, p.name, p.quota, p.remaining_quota, p.active,
+            c.url, c.method, c.format, c.headers, c.fields, c.timeout_ms, c.max_attempts,
+            c.accept_pattern, c.signing_secret IS NOT NULL AS signed,
+            c.paused_at IS NOT NULL AS paused
+       FROM providers p LEFT JOIN provider_delivery c ON c.provider_id = p.id
+      WHERE $1::int IS NULL OR p.id = $1
+      ORDER BY p.id`,
+    [id],
   );
-  return rows.map(toProviderView);
+  return rows.map((row) => ({
+    ...toProviderView(row),
+    deliveryState: row.url === null ? 'none' : row.paused ? 'paused' : 'ok',
+    delivery: toDeliveryView(row),
+  }));
 }
 
 export async function selectProviderIds(db: Pool | Tx, ids: number[]): Promise<number[]> {

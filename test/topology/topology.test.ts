@@ -34,6 +34,8 @@ describe('reading the topology', () => {
       quota: 10,
       remainingQuota: 10,
       active: true,
+      deliveryState: 'none',
+      delivery: null,
     });
     const services = await call('GET', '/api/services');
     expect(services.body).toEqual([

@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import { storableText, timestamp } from './common.js';
+
+/** The known lead fields as a receiver gets them (SPEC §9): snake_case, as in `leads`. */
+export const DELIVERED_LEAD_FIELDS = [
+  'click_id',
+  'country',
+  'creo',
+  'description',
+  'domain',
+  'email',
+  'first_name',
+  'ip',
+  'lang',
+  'last_name',
+  'marker',
+  'offer',
+  'phone',
+  'sourcetype',
+] as const;
+
+/** What a `fields` mapping may name besides `extra.<path>`. */
+export const DELIVERY_SOURCES = [
+  'lead_id',
+  'service_id',
+  'provider_id',
+  'delivery_id',
+  ...DELIVERED_LEAD_FIELDS,
+] as const;
+
+// RFC 9110 token; the names the sender sets itself cannot be overridden.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
+const RESERVED_HEADERS =
+  /^(host|content-length|content-type|transfer-encoding|connection|idempotency-key|webhook-.*)$/i;
+// Visible ASCII, space and tab: no CR/LF (header injection), no NUL, nothing undici refuses.
+const HEADER_VALUE = /^[\t\x20-\x7e]{0,1000}$/;
+
+const deliveryHeaders = z
+  .record(
+    z
+      .string()
+      .regex(HEADER_NAME, "a header name (letters, digits and !#$%&'*+.^_`|~-)")
+      .refine((name) => !RESERVED_HEADERS.test(name), 'set by Leadflow itself'),
+    z.string().regex(HEADER_VALUE, 'printable ASCII, at most 1000 characters'),
+  )
+  .refine((headers) => Object.keys(headers).length <= 20, 'at most 20 headers');
+
+const fieldSource = z
+  .string()
+  .refine(
+    (source) =>
+      (DELIVERY_SOURCES as readonly string[]).includes(source) ||
+      /^extra(\.[^.\s]{1,100}){1,8}$/.test(source),
+    `a lead field (${DELIVERY_SOURCES.join(', ')}) or extra.<path>`,
+  );
+
+/** Whether `pattern` compiles as a JavaScript regular expression. */
+function compiles(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A provider's endpoint, as an operator sets it (PATCH /api/providers/:id `delivery`). */
+export const deliveryConfigInput = z
+  .object({
+    url: storableText(z.string().max(2000))
+      .pipe(z.url({ protocol: /^https?$/ }))
+      .describe('http or https'),
+    method: z.enum(['POST', 'PUT']).default('POST'),
+    format: z.enum(['json', 'form']).default('json'),
+    headers: deliveryHeaders.default({}),
+    fields: z
+      .record(z.string().regex(/^[\w.-]{1,100}$/, 'letters, digits, _ . -'), fieldSource)
+      .refine((fields) => Object.keys(fields).length <= 100, 'at most 100 fields')
+      .nullable()
+      .default(null)
+      .describe('target name → lead field or extra.<path>; null sends the whole lead'),
+    timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    maxAttempts: z.number().int().min(1).max(100).default(8),
+    // Bounded so a pattern stays something an operator can read; matched against at most the
+    // first 64 KiB of the response.
+    acceptPattern: storableText(z.string().min(1).max(200))
+      .refine(compiles, 'not a valid regular expression')
+      .nullable()
+      .default(null),
+    signingSecret: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, 'whsec_ followed by a base64 key')
+      .nullable()
+      .default(null),
+  })
+  .strict();
+export type DeliveryConfigInput = z.input<typeof deliveryConfigInput>;
+export type DeliveryConfig = z.infer<typeof deliveryConfigInput>;
+
+export const MASKED = '********';
+
+/** A provider's endpoint as reads show it: header values and the secret masked. */
+export const deliveryConfigView = z.object({
+  url: z.string(),
+  method: z.enum(['POST', 'PUT']),
+  format: z.enum(['json', 'form']),
+  headers: z.record(z.string(), z.literal(MASKED)),
+  fields: z.record(z.string(), z.string()).nullable(),
+  timeoutMs: z.number().int(),
+  maxAttempts: z.number().int(),
+  acceptPattern: z.string().nullable(),
+  signingSecret: z.literal(MASKED).nullable(),
+});
+export type DeliveryConfigView = z.infer<typeof deliveryConfigView>;
+
+export const deliveryState = z.enum(['none', 'ok', 'paused']);
+export type DeliveryState = z.infer<typeof deliveryState>;
+
+export const deliveryStatus = z.enum(['pending', 'delivered', 'rejected', 'failed']);
+export type DeliveryStatus = z.infer<typeof deliveryStatus>;
+
+export const delivery = z.object({
+  id: z.uuid(),
+  leadId: z.uuid(),
+  providerId: z.number().int(),
+  status: deliveryStatus,
+  attempts: z.number().int(),
+  lastStatusCode: z.number().int().nullable(),
+  lastError: z.string().nullable(),
+  nextAttemptAt: timestamp.nullable().describe('Set while pending'),
+  deliveredAt: timestamp.nullable(),
+  createdAt: timestamp,
+});
+export type Delivery = z.infer<typeof delivery>;
+
+export const deliveryAttempt = z.object({
+  attempt: z.number().int(),
+  startedAt: timestamp,
+  durationMs: z.number().int(),
+  outcome: z.enum(['delivered', 'rejected', 'retry', 'failed']),
+  statusCode: z.number().int().nullable(),
+  error: z.string().nullable(),
+  responseExcerpt: z.string().nullable().describe('The first 2 KiB of the response body'),
+});
+export type DeliveryAttempt = z.infer<typeof deliveryAttempt>;
+
+export const deliveryDetail = delivery.extend({ attemptLog: z.array(deliveryAttempt) });
+export type DeliveryDetail = z.infer<typeof deliveryDetail>;
+
+export const deliveryListQuery = z
+  .object({
+    status: deliveryStatus.optional(),
+    providerId: z
+      .string()
+      .regex(/^[1-9][0-9]{0,9}$/, 'a positive integer id')
+      .transform(Number)
+      .pipe(z.number().int().max(2_147_483_647))
+      .optional(),
+    leadId: z.uuid().optional(),
+    cursor: z.uuid().optional().describe('`nextCursor` of the previous page'),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();
+
+export const deliveryPage = z.object({
+  items: z.array(delivery),
+  nextCursor: z.string().nullable(),
+});
+export type DeliveryPage = z.infer<typeof deliveryPage>;
+
+export const deliveryParams = z.object({ id: z.uuid() });
+
+export const bulkRetry = z
+  .object({
+    providerId: z.number().int().positive().max(2_147_483_647),
+    status: z.enum(['failed', 'rejected']).default('failed'),
+  })
+  .strict();
+
+export const bulkRetryAnswer = z.object({ ok: z.literal(true), requeued: z.number().int() });

@@ -1,0 +1,114 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import {
+  bulkRetry,
+  bulkRetryAnswer,
+  delivery,
+  deliveryDetail,
+  deliveryListQuery,
+  deliveryPage,
+  deliveryParams,
+  errorBody,
+} from '../contracts/index.js';
+import type { Pool } from '../db/pool.js';
+import { AppError, NotFound } from '../errors.js';
+import {
+  requeueDelivery,
+  requeueProviderDeliveries,
+  selectAttempts,
+  selectDeliveries,
+  selectDelivery,
+} from './delivery.sql.js';
+
+export interface DeliveryRoutesOptions {
+  pool: Pool;
+  /** Wakes this instance's dispatcher after a re-queue. */
+  requeued: () => void;
+}
+
+export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = async (
+  app,
+  { pool, requeued },
+) => {
+  app.get(
+    '/api/deliveries',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['reading'],
+        summary: 'Deliveries, newest first; cursor paging',
+        querystring: deliveryListQuery,
+        response: { 200: deliveryPage, 400: errorBody },
+      },
+    },
+    async (request) => {
+      const items = await selectDeliveries(pool, request.query);
+      const last = items[items.length - 1];
+      return { items, nextCursor: items.length === request.query.limit && last ? last.id : null };
+    },
+  );
+
+  app.get(
+    '/api/deliveries/:id',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['reading'],
+        summary: 'One delivery with every attempt',
+        params: deliveryParams,
+        response: { 200: deliveryDetail, 400: errorBody, 404: errorBody },
+      },
+    },
+    async (request) => {
+      const found = await selectDelivery(pool, request.params.id);
+      if (!found) throw new NotFound('delivery_not_found');
+      return { ...found, attemptLog: await selectAttempts(pool, found.id) };
+    },
+  );
+
+  app.post(
+    '/api/deliveries/:id/retry',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['configuring'],
+        summary: 'Re-queue a failed or rejected delivery, due now, with a fresh maxAttempts',
+        params: deliveryParams,
+        response: { 200: delivery, 400: errorBody, 404: errorBody, 409: errorBody },
+      },
+    },
+    async (request) => {
+      const queued = await requeueDelivery(pool, request.params.id);
+      if (queued) {
+        requeued();
+        return queued;
+      }
+      const found = await selectDelivery(pool, request.params.id);
+      if (!found) throw new NotFound('delivery_not_found');
+      throw new AppError(409, 'conflict', {
+        details: [{ path: 'status', message: `a ${found.status} delivery cannot be retried` }],
+      });
+    },
+  );
+
+  app.post(
+    '/api/deliveries/retry',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['configuring'],
+        summary: 'Re-queue every failed (or rejected) delivery of a provider',
+        body: bulkRetry,
+        response: { 200: bulkRetryAnswer, 400: errorBody },
+      },
+    },
+    async (request) => {
+      const count = await requeueProviderDeliveries(
+        pool,
+        request.body.providerId,
+        request.body.status,
+      );
+      if (count > 0) requeued();
+      return { ok: true as const, requeued: count };
+    },
+  );
+};

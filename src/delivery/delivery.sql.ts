@@ -1,0 +1,264 @@
+import type {
+  DeliveryAttempt,
+  DeliveryConfig,
+  Delivery,
+  DeliveryStatus,
+} from '../contracts/index.js';
+import type { Pool, Tx } from '../db/pool.js';
+
+export type AttemptOutcome = DeliveryAttempt['outcome'];
+
+export interface AttemptRecord {
+  deliveryId: string;
+  attempt: number;
+  startedAt: Date;
+  durationMs: number;
+  outcome: AttemptOutcome;
+  statusCode: number | null;
+  error: string | null;
+  responseExcerpt: string | null;
+  /** For a retry: when the next attempt is due, in ms from now. */
+  retryInMs: number | null;
+}
+
+/**
+ * Records an attempt and moves its delivery on, in one statement. The delivery changes only if
+ * this send still holds it (still pending, attempt number unchanged): a send that outlived its
+ * lease has had its row re-claimed, and the newer send decides. Returns whether it changed.
+ */
+export async function recordAttempt(tx: Tx, record: AttemptRecord): Promise<boolean> {
+  const { rows } = await tx.query<{ changed: boolean }>(
+    `WITH attempt AS (
+       INSERT INTO delivery_attempts
+         (delivery_id, attempt, started_at, duration_ms, outcome, status_code, error, response_excerpt)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)),
+     changed AS (
+       UPDATE deliveries
+          SET status = CASE $5 WHEN 'retry' THEN 'pending' ELSE $5 END,
+              next_attempt_at = CASE WHEN $5 = 'retry'
+                                     THEN now() + make_interval(secs => $9 / 1000.0)
+                                     ELSE next_attempt_at END,
+              leased_until = NULL,
+              last_status_code = $6, last_error = $7,
+              delivered_at = CASE WHEN $5 = 'delivered' THEN now() END,
+              updated_at = now()
+        WHERE id = $1 AND status = 'pending' AND attempts = $2
+       RETURNING 1)
+     SELECT EXISTS (SELECT 1 FROM changed) AS changed`,
+    [
+      record.deliveryId,
+      record.attempt,
+      record.startedAt,
+      record.durationMs,
+      record.outcome,
+      record.statusCode,
+      record.error,
+      record.responseExcerpt,
+      record.retryInMs ?? 0,
+    ],
+  );
+  return rows[0]?.changed ?? false;
+}
+
+/** A provider's delivery health after an attempt (the row is locked by lockDeliveryHealth). */
+export async function updateDeliveryHealth(
+  tx: Tx,
+  providerId: number,
+  consecutiveFailures: number,
+  change: 'pause' | 'resume' | 'keep',
+  probeMs: number,
+): Promise<void> {
+  await tx.query(
+    `UPDATE provider_delivery
+        SET consecutive_failures = $2,
+            paused_at = CASE $3 WHEN 'pause' THEN now() WHEN 'resume' THEN NULL ELSE paused_at END,
+            next_probe_at = CASE $3 WHEN 'pause' THEN now() + make_interval(secs => $4 / 1000.0)
+                                    WHEN 'resume' THEN NULL ELSE next_probe_at END
+      WHERE provider_id = $1`,
+    [providerId, consecutiveFailures, change, probeMs],
+  );
+}
+
+/**
+ * Sets a provider's endpoint. Saving it also clears its health: an operator who fixed the
+ * endpoint should not wait for a probe to learn so.
+ */
+export async function upsertProviderDelivery(
+  tx: Tx,
+  providerId: number,
+  config: DeliveryConfig,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO provider_delivery
+       (provider_id, url, method, format, headers, fields, timeout_ms, max_attempts,
+        accept_pattern, signing_secret)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     ON CONFLICT (provider_id) DO UPDATE
+       SET url = EXCLUDED.url, method = EXCLUDED.method, format = EXCLUDED.format,
+           headers = EXCLUDED.headers, fields = EXCLUDED.fields,
+           timeout_ms = EXCLUDED.timeout_ms, max_attempts = EXCLUDED.max_attempts,
+           accept_pattern = EXCLUDED.accept_pattern, signing_secret = EXCLUDED.signing_secret,
+           consecutive_failures = 0, paused_at = NULL, next_probe_at = NULL, updated_at = now()`,
+    [
+      providerId,
+      config.url,
+      config.method,
+      config.format,
+      JSON.stringify(config.headers),
+      config.fields === null ? null : JSON.stringify(config.fields),
+      config.timeoutMs,
+      config.maxAttempts,
+      config.acceptPattern,
+      config.signingSecret,
+    ],
+  );
+}
+
+/**
+ * Removes a provider's endpoint; its pending deliveries fail (they have nowhere to go) and can
+ * be re-queued once an endpoint is set again. One statement, so no claim sees one without the
+ * other. A delivery in flight keeps its send; its outcome no longer applies (not pending).
+ */
+export async function deleteProviderDelivery(tx: Tx, providerId: number): Promise<void> {
+  await tx.query(
+    `WITH removed AS (DELETE FROM provider_delivery WHERE provider_id = $1)
+     UPDATE deliveries
+        SET status = 'failed', last_error = 'delivery endpoint removed', leased_until = NULL,
+            updated_at = now()
+      WHERE provider_id = $1 AND status = 'pending'`,
+    [providerId],
+  );
+}
+
+interface DeliveryRow {
+  id: string;
+  lead_id: string;
+  provider_id: number;
+  status: DeliveryStatus;
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: Date;
+  delivered_at: Date | null;
+  created_at: Date;
+}
+
+const DELIVERY_COLUMNS = `id, lead_id, provider_id, status, attempts, last_status_code,
+       last_error, next_attempt_at, delivered_at, created_at`;
+
+function toDelivery(row: DeliveryRow): Delivery {
+  return {
+    id: row.id,
+    leadId: row.lead_id,
+    providerId: row.provider_id,
+    status: row.status,
+    attempts: row.attempts,
+    lastStatusCode: row.last_status_code,
+    lastError: row.last_error,
+    nextAttemptAt: row.status === 'pending' ? row.next_attempt_at.toISOString() : null,
+    deliveredAt: row.delivered_at?.toISOString() ?? null,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  providerId?: number;
+  leadId?: string;
+  /** The id of the last delivery of the previous page: ids are UUIDv7, so newest first. */
+  cursor?: string;
+  limit: number;
+}
+
+export async function selectDeliveries(pool: Pool, filter: DeliveryFilter): Promise<Delivery[]> {
+  const { rows } = await pool.query<DeliveryRow>(
+    `SELECT ${DELIVERY_COLUMNS} FROM deliveries
+      WHERE ($1::text IS NULL OR status = $1)
+        AND ($2::int IS NULL OR provider_id = $2)
+        AND ($3::uuid IS NULL OR lead_id = $3)
+        AND ($4::uuid IS NULL OR id < $4)
+      ORDER BY id DESC
+      LIMIT $5`,
+    [
+      filter.status ?? null,
+      filter.providerId ?? null,
+      filter.leadId ?? null,
+      filter.cursor ?? null,
+      filter.limit,
+    ],
+  );
+  return rows.map(toDelivery);
+}
+
+export async function selectDelivery(pool: Pool, id: string): Promise<Delivery | null> {
+  const { rows } = await pool.query<DeliveryRow>(
+    `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = $1`,
+    [id],
+  );
+  return rows[0] ? toDelivery(rows[0]) : null;
+}
+
+export async function selectDeliveriesForLead(pool: Pool, leadId: string): Promise<Delivery[]> {
+  const { rows } = await pool.query<DeliveryRow>(
+    `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE lead_id = $1 ORDER BY provider_id`,
+    [leadId],
+  );
+  return rows.map(toDelivery);
+}
+
+export async function selectAttempts(pool: Pool, deliveryId: string): Promise<DeliveryAttempt[]> {
+  const { rows } = await pool.query<{
+    attempt: number;
+    started_at: Date;
+    duration_ms: number;
+    outcome: AttemptOutcome;
+    status_code: number | null;
+    error: string | null;
+    response_excerpt: string | null;
+  }>(
+    `SELECT attempt, started_at, duration_ms, outcome, status_code, error, response_excerpt
+       FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt`,
+    [deliveryId],
+  );
+  return rows.map((row) => ({
+    attempt: row.attempt,
+    startedAt: row.started_at.toISOString(),
+    durationMs: row.duration_ms,
+    outcome: row.outcome,
+    statusCode: row.status_code,
+    error: row.error,
+    responseExcerpt: row.response_excerpt,
+  }));
+}
+
+/**
+ * Re-queues a failed or rejected delivery, due now, with a fresh maxAttempts. Null when there
+ * is no such delivery in a final state other than `delivered`.
+ */
+export async function requeueDelivery(pool: Pool, id: string): Promise<Delivery | null> {
+  const { rows } = await pool.query<DeliveryRow>(
+    `UPDATE deliveries
+        SET status = 'pending', next_attempt_at = now(), attempts_base = attempts,
+            updated_at = now()
+      WHERE id = $1 AND status IN ('failed', 'rejected')
+     RETURNING ${DELIVERY_COLUMNS}`,
+    [id],
+  );
+  return rows[0] ? toDelivery(rows[0]) : null;
+}
+
+/** Re-queues every delivery of a provider in `status`; returns how many. */
+export async function requeueProviderDeliveries(
+  pool: Pool,
+  providerId: number,
+  status: 'failed' | 'rejected',
+): Promise<number> {
+  const { rowCount } = await pool.query(
+    `UPDATE deliveries
+        SET status = 'pending', next_attempt_at = now(), attempts_base = attempts,
+            updated_at = now()
+      WHERE provider_id = $1 AND status = $2`,
+    [providerId, status],
+  );
+  return rowCount ?? 0;
+}

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { post, startTestApp, type TestApp } from '../helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { FAST_DELIVERY, startReceiver, type Receiver } from './receiver.js';
+
+let db: TestDatabase;
+let buyer: Receiver;
+const apps: TestApp[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  buyer = await startReceiver();
+});
+
+afterAll(async () => {
+  for (const app of apps) await app.close();
+  await buyer?.close();
+  await db?.drop();
+});
+
+async function patch(app: TestApp, path: string, body: unknown): Promise<void> {
+  const response = await fetch(`${app.url}${path}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBe(200);
+}
+
+it('two instances drain 2,001 deliveries: each sent exactly once', async () => {
+  // Deliveries are queued by an instance that does not deliver, then two that do drain them
+  // together, claiming from the same rows.
+  const queuer = await startTestApp(db, { DELIVERY_CONCURRENCY: '0' });
+  apps.push(queuer);
+  for (const id of [1, 2, 3, 4]) {
+    await patch(queuer, `/api/providers/${id}`, {
+      quota: 100_000,
+      remainingQuota: 100_000,
+      delivery: { url: buyer.url },
+    });
+  }
+  const leads = 667;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < leads) {
+        next++;
+        expect((await post(`${queuer.url}/api/request-service`, { serviceId: 1 })).status).toBe(
+          201,
+        );
+      }
+    }),
+  );
+  const { rows: queued } = await db.pool.query<{ id: string }>('SELECT id FROM deliveries');
+  expect(queued).toHaveLength(leads * 3);
+
+  apps.push(await startTestApp(db, FAST_DELIVERY), await startTestApp(db, FAST_DELIVERY));
+  await expect
+    .poll(
+      async () =>
+        (
+          await db.pool.query(
+            `SELECT count(*)::int AS n FROM deliveries WHERE status = 'delivered'`,
+          )
+        ).rows[0].n,
+      { timeout: 45_000, interval: 200 },
+    )
+    .toBe(leads * 3);
+
+  const keys = buyer.received.map((request) => request.headers['idempotency-key']);
+  expect(keys).toHaveLength(leads * 3);
+  expect(new Set(keys)).toEqual(new Set(queued.map((row) => row.id)));
+  const { rows } = await db.pool.query(
+    `SELECT count(*)::int AS attempts, count(DISTINCT delivery_id)::int AS deliveries
+       FROM delivery_attempts`,
+  );
+  expect(rows[0]).toEqual({ attempts: leads * 3, deliveries: leads * 3 });
+}, 60_000);
