@@ -30,20 +30,36 @@ export const DELIVERY_SOURCES = [
 
 // RFC 9110 token; the names the sender sets itself cannot be overridden.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
+// Also the hop-by-hop ones the HTTP client refuses to send (every send would fail and pause
+// the provider) and `__proto__` (a record key that would vanish).
 const RESERVED_HEADERS =
-  /^(host|content-length|content-type|transfer-encoding|connection|idempotency-key|webhook-.*)$/i;
+  /^(host|content-length|content-type|transfer-encoding|connection|idempotency-key|webhook-.*|expect|upgrade|keep-alive|te|trailer|proxy-.*|__proto__)$/i;
 // Visible ASCII, space and tab: no CR/LF (header injection), no NUL, nothing undici refuses.
 const HEADER_VALUE = /^[\t\x20-\x7e]{0,1000}$/;
 
-const deliveryHeaders = z
-  .record(
-    z
-      .string()
-      .regex(HEADER_NAME, "a header name (letters, digits and !#$%&'*+.^_`|~-)")
-      .refine((name) => !RESERVED_HEADERS.test(name), 'set by Leadflow itself'),
-    z.string().regex(HEADER_VALUE, 'printable ASCII, at most 1000 characters'),
-  )
-  .refine((headers) => Object.keys(headers).length <= 20, 'at most 20 headers');
+// A JSON key `__proto__` is an own property of the parsed body, but a record drops it
+// silently: refused before the record sees it.
+const withoutProtoKey = <T extends z.ZodType>(schema: T) =>
+  z
+    .unknown()
+    .refine(
+      (value) =>
+        !(typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')),
+      'a name other than __proto__',
+    )
+    .pipe(schema);
+
+const deliveryHeaders = withoutProtoKey(
+  z
+    .record(
+      z
+        .string()
+        .regex(HEADER_NAME, "a header name (letters, digits and !#$%&'*+.^_`|~-)")
+        .refine((name) => !RESERVED_HEADERS.test(name), 'set by Leadflow itself'),
+      z.string().regex(HEADER_VALUE, 'printable ASCII, at most 1000 characters'),
+    )
+    .refine((headers) => Object.keys(headers).length <= 20, 'at most 20 headers'),
+);
 
 const fieldSource = z
   .string()
@@ -69,13 +85,26 @@ export const deliveryConfigInput = z
   .object({
     url: storableText(z.string().max(2000))
       .pipe(z.url({ protocol: /^https?$/ }))
-      .describe('http or https'),
+      // Reads show the URL to every operator; credentials belong in `headers`, which are masked.
+      .refine(
+        (url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url),
+        'no user:password@ in the URL: send credentials in headers (e.g. Authorization), which are never shown',
+      )
+      .describe('http or https; credentials go in headers, not in the URL'),
     method: z.enum(['POST', 'PUT']).default('POST'),
     format: z.enum(['json', 'form']).default('json'),
     headers: deliveryHeaders.default({}),
-    fields: z
-      .record(z.string().regex(/^[\w.-]{1,100}$/, 'letters, digits, _ . -'), fieldSource)
-      .refine((fields) => Object.keys(fields).length <= 100, 'at most 100 fields')
+    fields: withoutProtoKey(
+      z
+        .record(
+          z
+            .string()
+            .regex(/^[\w.-]{1,100}$/, 'letters, digits, _ . -')
+            .refine((name) => name !== '__proto__', 'a name other than __proto__'),
+          fieldSource,
+        )
+        .refine((fields) => Object.keys(fields).length <= 100, 'at most 100 fields'),
+    )
       .nullable()
       .default(null)
       .describe('target name → lead field or extra.<path>; null sends the whole lead'),

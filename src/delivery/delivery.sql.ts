@@ -34,7 +34,12 @@ export async function recordAttempt(tx: Tx, record: AttemptRecord): Promise<bool
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)),
      changed AS (
        UPDATE deliveries
-          SET status = CASE $5 WHEN 'retry' THEN 'pending' ELSE $5 END,
+          -- A retry with nowhere to go (the endpoint was removed during the send) fails:
+          -- a pending row without an endpoint is never claimed again.
+          SET status = CASE WHEN $5 <> 'retry' THEN $5
+                            WHEN EXISTS (SELECT 1 FROM provider_delivery pd
+                                          WHERE pd.provider_id = deliveries.provider_id)
+                            THEN 'pending' ELSE 'failed' END,
               next_attempt_at = CASE WHEN $5 = 'retry'
                                      THEN now() + make_interval(secs => $9 / 1000.0)
                                      ELSE next_attempt_at END,
@@ -117,15 +122,17 @@ export async function upsertProviderDelivery(
 /**
  * Removes a provider's endpoint; its pending deliveries fail (they have nowhere to go) and can
  * be re-queued once an endpoint is set again. One statement, so no claim sees one without the
- * other. A delivery in flight keeps its send; its outcome no longer applies (not pending).
+ * other.
  */
 export async function deleteProviderDelivery(tx: Tx, providerId: number): Promise<void> {
+  // A delivery being sent right now (leased) keeps its lease and its send decides: the
+  // buyer may accept it. Clearing the lease let a retry start a second send of it meanwhile.
   await tx.query(
     `WITH removed AS (DELETE FROM provider_delivery WHERE provider_id = $1)
      UPDATE deliveries
-        SET status = 'failed', last_error = 'delivery endpoint removed', leased_until = NULL,
-            updated_at = now()
-      WHERE provider_id = $1 AND status = 'pending'`,
+        SET status = 'failed', last_error = 'delivery endpoint removed', updated_at = now()
+      WHERE provider_id = $1 AND status = 'pending'
+        AND (leased_until IS NULL OR leased_until <= now())`,
     [providerId],
   );
 }
@@ -233,7 +240,7 @@ export async function selectAttempts(pool: Pool, deliveryId: string): Promise<De
 
 /**
  * Re-queues a failed or rejected delivery, due now, with a fresh maxAttempts. Null when there
- * is no such delivery in a final state other than `delivered`.
+ * is no such delivery in a final state other than `delivered`, or its provider has no endpoint.
  */
 export async function requeueDelivery(pool: Pool, id: string): Promise<Delivery | null> {
   const { rows } = await pool.query<DeliveryRow>(
@@ -241,6 +248,8 @@ export async function requeueDelivery(pool: Pool, id: string): Promise<Delivery 
         SET status = 'pending', next_attempt_at = now(), attempts_base = attempts,
             updated_at = now()
       WHERE id = $1 AND status IN ('failed', 'rejected')
+        -- Without an endpoint it would wait forever: nothing claims it.
+        AND EXISTS (SELECT 1 FROM provider_delivery pd WHERE pd.provider_id = deliveries.provider_id)
      RETURNING ${DELIVERY_COLUMNS}`,
     [id],
   );
@@ -257,7 +266,8 @@ export async function requeueProviderDeliveries(
     `UPDATE deliveries
         SET status = 'pending', next_attempt_at = now(), attempts_base = attempts,
             updated_at = now()
-      WHERE provider_id = $1 AND status = $2`,
+      WHERE provider_id = $1 AND status = $2
+        AND EXISTS (SELECT 1 FROM provider_delivery pd WHERE pd.provider_id = $1)`,
     [providerId, status],
   );
   return rowCount ?? 0;

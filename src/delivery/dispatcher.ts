@@ -1,3 +1,4 @@
+import { cleanText } from '../ingest/normalize.js';
 import type { LookupFunction } from 'node:net';
 import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
@@ -190,8 +191,11 @@ export class Dispatcher {
         durationMs,
         outcome: outcome.outcome,
         statusCode,
-        error: outcome.error,
-        responseExcerpt: result.kind === 'response' ? result.body.slice(0, EXCERPT_CHARS) : null,
+        // A buyer's bytes PostgreSQL text cannot hold (NUL) failed the whole record, so the
+        // delivery was re-sent forever: the excerpt and error are made storable first.
+        error: outcome.error === null ? null : cleanText(outcome.error),
+        responseExcerpt:
+          result.kind === 'response' ? cleanText(result.body.slice(0, EXCERPT_CHARS)) : null,
         retryInMs: outcome.retryInMs,
       });
       const events: NewEvent[] = [];

@@ -1,3 +1,4 @@
+import vm from 'node:vm';
 import type { AttemptOutcome } from './delivery.sql.js';
 
 /** What one send came back with. */
@@ -51,6 +52,28 @@ export function retryDelayMs(
     : Math.max(jittered, Math.min(retryAfterMs, policy.retryMaxMs));
 }
 
+// An operator's pattern runs on the buyer's answer in the event loop. JavaScript regexes
+// backtrack: `^(a+)+$` against 30 a's and a '!' blocked every request for 7.5 s. A vm
+// timeout interrupts the match (V8 checks for interrupts while backtracking); the watchdog
+// costs ~70 µs a call, only for endpoints with a pattern.
+const PATTERN_BUDGET_MS = 50;
+const patternContext = vm.createContext({});
+const patternTest = new vm.Script('pattern.test(body)');
+
+/** Whether `pattern` matches `body`, or 'timeout' when it takes longer than the budget. */
+export function matchesWithin(pattern: string, body: string): boolean | 'timeout' {
+  patternContext.pattern = new RegExp(pattern);
+  patternContext.body = body;
+  try {
+    return patternTest.runInContext(patternContext, { timeout: PATTERN_BUDGET_MS }) === true;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return 'timeout';
+    throw error;
+  } finally {
+    patternContext.body = undefined;
+  }
+}
+
 /** The outcome of SPEC §9 for one attempt. */
 export function classify(
   result: SendResult,
@@ -68,9 +91,16 @@ export function classify(
   if (result.kind === 'response') {
     const { statusCode } = result;
     if (statusCode >= 200 && statusCode < 300) {
-      if (context.acceptPattern === null || new RegExp(context.acceptPattern).test(result.body)) {
-        return { outcome: 'delivered', error: null, retryInMs: null };
+      const accepted =
+        context.acceptPattern === null ? true : matchesWithin(context.acceptPattern, result.body);
+      if (accepted === 'timeout') {
+        return {
+          outcome: 'failed',
+          error: `acceptPattern did not finish within ${PATTERN_BUDGET_MS} ms on the response: simplify it`,
+          retryInMs: null,
+        };
       }
+      if (accepted) return { outcome: 'delivered', error: null, retryInMs: null };
       return {
         outcome: 'rejected',
         error: 'response did not match acceptPattern',

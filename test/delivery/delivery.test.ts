@@ -297,6 +297,13 @@ describe('configuration', () => {
       { url: 'https://example.com/', headers: { 'idempotency-key': 'mine' } },
       { url: 'https://example.com/', fields: { to: 'password' } },
       { url: 'https://example.com/', signingSecret: 'plain' },
+      // Found by a hostile run: credentials in the URL would be shown by every read; headers
+      // the HTTP client refuses made every send fail; __proto__ keys vanished silently.
+      { url: 'https://user:secret@example.com/' },
+      { url: 'https://example.com/', headers: { expect: '100-continue' } },
+      { url: 'https://example.com/', headers: { upgrade: 'h2c' } },
+      { url: 'https://example.com/', headers: JSON.parse('{"__proto__":"x"}') },
+      { url: 'https://example.com/', fields: JSON.parse('{"__proto__":"email"}') },
     ]) {
       const answer = await call(app, 'PATCH', '/api/providers/1', { delivery });
       expect(answer.status, JSON.stringify(delivery)).toBe(400);
@@ -311,5 +318,60 @@ describe('configuration', () => {
       deliveryState: 'none',
       delivery: null,
     });
+  });
+});
+
+describe('what a hostile buyer or a racing operator cannot do (second hostile run)', () => {
+  it("a catastrophic acceptPattern on the buyer's answer fails the delivery in ~50 ms instead of blocking", async () => {
+    const { app } = await setup();
+    const buyer = await receiver(() => ({ status: 200, body: `${'a'.repeat(40)}!` }));
+    await connectP1(app, { url: buyer.url, acceptPattern: '^(a+)+$', maxAttempts: 1 });
+    const delivery = await settled(app, await allocate(app));
+    expect(delivery.status).toBe('failed');
+    expect(delivery.lastError).toMatch(/acceptPattern did not finish within 50 ms/);
+    // The event loop was never held for long: the server answers at once afterwards.
+    expect((await fetch(`${app.url}/health`)).status).toBe(200);
+  });
+
+  it("a NUL in the buyer's answer is recorded without it, and the delivery ends", async () => {
+    const { app } = await setup();
+    const buyer = await receiver(() => ({ status: 200, body: 'ok\u0000tail' }));
+    await connectP1(app, { url: buyer.url, timeoutMs: 1000, maxAttempts: 2 });
+    const delivery = await settled(app, await allocate(app));
+    expect(delivery).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(delivery.attemptLog[0].responseExcerpt).toBe('oktail');
+    expect(buyer.received).toHaveLength(1);
+  });
+
+  it('removing the endpoint during a send lets the send decide, and a retry cannot start a second one', async () => {
+    const { app } = await setup();
+    const buyer = await receiver(() => ({ status: 200, body: 'ok', delayMs: 1500 }));
+    await connectP1(app, { url: buyer.url, timeoutMs: 5000 });
+    const leadId = await allocate(app);
+    await expect.poll(() => buyer.received.length, { timeout: 5000, interval: 20 }).toBe(1);
+    expect((await call(app, 'PATCH', '/api/providers/1', { delivery: null })).status).toBe(200);
+    await connectP1(app, { url: buyer.url, timeoutMs: 5000 });
+    const inFlight = await deliveryOf(app, leadId);
+    expect(inFlight.status).toBe('pending');
+    expect((await call(app, 'POST', `/api/deliveries/${inFlight.id}/retry`)).status).toBe(409);
+    const delivery = await settled(app, leadId);
+    expect(delivery).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(buyer.received).toHaveLength(1);
+  });
+
+  it('a delivery of a provider without an endpoint cannot be re-queued to wait forever', async () => {
+    const { app } = await setup();
+    const buyer = await receiver(() => ({ status: 400, body: 'no' }));
+    await connectP1(app, { url: buyer.url });
+    const failed = await settled(app, await allocate(app));
+    expect(failed.status).toBe('failed');
+    await call(app, 'PATCH', '/api/providers/1', { delivery: null });
+    expect((await call(app, 'POST', `/api/deliveries/${failed.id}/retry`)).status).toBe(409);
+    const bulk = await call(app, 'POST', '/api/deliveries/retry', {
+      providerId: 1,
+      status: 'failed',
+    });
+    expect(bulk.body).toEqual({ ok: true, requeued: 0 });
+    expect((await deliveryOf(app, failed.leadId)).status).toBe('failed');
   });
 });

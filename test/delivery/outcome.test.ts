@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isForbiddenAddress } from '../../src/delivery/address-guard.js';
+import { matchesWithin } from '../../src/delivery/outcome.js';
 import { classify, nextHealth, parseRetryAfter, retryDelayMs } from '../../src/delivery/outcome.js';
 
 const policy = { retryBaseMs: 5000, retryMaxMs: 3_600_000 };
@@ -77,11 +78,33 @@ describe('address guard', () => {
       'fd00::1',
       'fe80::1',
       '::ffff:127.0.0.1',
+      '::127.0.0.1',
+      '64:ff9b::7f00:1',
+      '2002:7f00:1::',
+      '224.0.0.1',
+      '255.255.255.255',
+      '198.18.0.1',
+      'fec0::1',
+      'ff02::1',
     ]) {
       expect(isForbiddenAddress(address), address).toBe(true);
     }
-    for (const address of ['93.184.216.34', '172.32.0.1', '2606:4700::1111']) {
+    for (const address of [
+      '93.184.216.34',
+      '172.32.0.1',
+      '2606:4700::1111',
+      '2002:5db8:d822::1',
+      '64:ff9b::5db8:d822',
+    ]) {
       expect(isForbiddenAddress(address), address).toBe(false);
     }
+  });
+});
+
+describe('acceptPattern', () => {
+  it('matches within its time budget, and reports a catastrophic pattern as a timeout', () => {
+    expect(matchesWithin('"accepted":\\s*true', '{"accepted": true}')).toBe(true);
+    expect(matchesWithin('^ok$', 'no')).toBe(false);
+    expect(matchesWithin('^(a+)+$', `${'a'.repeat(40)}!`)).toBe('timeout');
   });
 });
