@@ -45,4 +45,20 @@ describe('/openapi.json', () => {
     }
     expect(missing).toEqual([]);
   });
+
+  it('documents the refusals the security plugins answer on every route but the health checks', () => {
+    const paths = server.app.swagger().paths as Record<string, Record<string, Operation>>;
+    const undocumented: string[] = [];
+    for (const [path, operations] of Object.entries(paths)) {
+      if (path === '/health' || path === '/ready') continue;
+      for (const [method, operation] of Object.entries(operations)) {
+        for (const status of ['401', '403', '413', '415', '429', '503']) {
+          if (operation.responses?.[status] === undefined) {
+            undocumented.push(`${method.toUpperCase()} ${path} ${status}`);
+          }
+        }
+      }
+    }
+    expect(undocumented).toEqual([]);
+  });
 });

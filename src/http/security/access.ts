@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import { errorBody } from '../../contracts/index.js';
 
 /**
  * Who may call a route, declared on the route as `config: { access }`:
@@ -29,6 +30,7 @@ export function accessOf(request: FastifyRequest): Access {
 export function requireAccessDeclarations(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     const config = (route.config ??= {}) as { access?: Access };
+    documentRefusals(route);
     if (config.access !== undefined) return;
     const url = route.url;
     if (url === '/openapi.json' || url === '/docs' || url.startsWith('/docs/')) {
@@ -39,4 +41,16 @@ export function requireAccessDeclarations(app: FastifyInstance): void {
       config.access = 'open';
     }
   });
+}
+
+/**
+ * The refusals the security plugins can answer before a handler runs, added to every route's
+ * documented answers (an OpenAPI client must know them): 401 (credentials), 403 (Host,
+ * Origin), 413/415 (body), 429 (rate limit, byte budget), 503 (load shedding). Health checks
+ * are never refused by them.
+ */
+function documentRefusals(route: RouteOptions): void {
+  const response = (route.schema as { response?: Record<string, unknown> } | undefined)?.response;
+  if (response === undefined || route.url === '/health' || route.url === '/ready') return;
+  for (const status of [401, 403, 413, 415, 429, 503]) response[status] ??= errorBody;
 }
