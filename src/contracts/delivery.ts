@@ -35,13 +35,22 @@ const RESERVED_HEADERS =
 // Visible ASCII, space and tab: no CR/LF (header injection), no NUL, nothing undici refuses.
 const HEADER_VALUE = /^[\t\x20-\x7e]{0,1000}$/;
 
+/**
+ * What reads show instead of a header value or the secret. Sent back in their place it means
+ * "keep the stored value", so an editor can save an endpoint without knowing its secrets.
+ */
+export const MASKED = '********';
+
 const deliveryHeaders = z
   .record(
     z
       .string()
       .regex(HEADER_NAME, "a header name (letters, digits and !#$%&'*+.^_`|~-)")
       .refine((name) => !RESERVED_HEADERS.test(name), 'set by Leadflow itself'),
-    z.string().regex(HEADER_VALUE, 'printable ASCII, at most 1000 characters'),
+    z
+      .string()
+      .regex(HEADER_VALUE, 'printable ASCII, at most 1000 characters')
+      .describe(`"${MASKED}" keeps the stored value of this header`),
   )
   .refine((headers) => Object.keys(headers).length <= 20, 'at most 20 headers');
 
@@ -88,16 +97,22 @@ export const deliveryConfigInput = z
       .nullable()
       .default(null),
     signingSecret: z
-      .string()
-      .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, 'whsec_ followed by a base64 key')
+      .union([
+        z.literal(MASKED),
+        z.string().regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, 'whsec_ followed by a base64 key'),
+      ])
       .nullable()
-      .default(null),
+      .optional()
+      .describe(`omitted or "${MASKED}" keeps the stored secret; null removes it`),
   })
   .strict();
 export type DeliveryConfigInput = z.input<typeof deliveryConfigInput>;
-export type DeliveryConfig = z.infer<typeof deliveryConfigInput>;
-
-export const MASKED = '********';
+/** An endpoint as sent: header values and the secret may still say "keep what is stored". */
+export type DeliveryConfigRequest = z.infer<typeof deliveryConfigInput>;
+/** An endpoint with every value real: what is stored and sent with. */
+export type DeliveryConfig = Omit<DeliveryConfigRequest, 'signingSecret'> & {
+  signingSecret: string | null;
+};
 
 /** A provider's endpoint as reads show it: header values and the secret masked. */
 export const deliveryConfigView = z.object({
@@ -178,3 +193,48 @@ export const bulkRetry = z
   .strict();
 
 export const bulkRetryAnswer = z.object({ ok: z.literal(true), requeued: z.number().int() });
+
+/** `POST /api/providers/:id/delivery/test`: the stored endpoint, or one not saved yet. */
+export const deliveryTestRequest = z
+  .object({
+    delivery: deliveryConfigInput
+      .optional()
+      .describe('An endpoint to try before saving it; masked values are taken from the stored one'),
+  })
+  .strict();
+
+export const deliveryTestAnswer = z.object({
+  id: z.uuid().describe("The test send's id: its Idempotency-Key, lead_id and delivery_id"),
+  providerId: z.number().int(),
+  url: z.string(),
+  startedAt: timestamp,
+  durationMs: z.number().int(),
+  outcome: z
+    .enum(['delivered', 'rejected', 'failed'])
+    .describe('What a real delivery would have been on this answer'),
+  statusCode: z.number().int().nullable(),
+  error: z.string().nullable().describe('Why it was not delivered'),
+  responseExcerpt: z.string().nullable().describe('The first 2 KiB of the response body'),
+});
+export type DeliveryTestAnswer = z.infer<typeof deliveryTestAnswer>;
+
+/** Minutes of delivery attempts the success rate covers. */
+export const DELIVERY_STATS_WINDOW_MINUTES = 60;
+
+export const providerDeliveryStats = z.object({
+  providerId: z.number().int(),
+  attempts: z.number().int(),
+  delivered: z.number().int(),
+  rejected: z.number().int(),
+  failed: z.number().int().describe('Attempts that got no acceptable answer: retried or failed'),
+  rate: z.number().min(0).max(1).describe('delivered / attempts'),
+});
+export type ProviderDeliveryStats = z.infer<typeof providerDeliveryStats>;
+
+export const deliveryStats = z.object({
+  windowMinutes: z.number().int(),
+  providers: z
+    .array(providerDeliveryStats)
+    .describe('Providers with at least one attempt in the window'),
+});
+export type DeliveryStats = z.infer<typeof deliveryStats>;
