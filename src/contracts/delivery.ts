@@ -1,32 +1,8 @@
 import { z } from 'zod';
 import { storableText, timestamp } from './common.js';
+import { DELIVERY_SOURCES, MASKED } from './delivery-constants.js';
 
-/** The known lead fields as a receiver gets them (SPEC §9): snake_case, as in `leads`. */
-export const DELIVERED_LEAD_FIELDS = [
-  'click_id',
-  'country',
-  'creo',
-  'description',
-  'domain',
-  'email',
-  'first_name',
-  'ip',
-  'lang',
-  'last_name',
-  'marker',
-  'offer',
-  'phone',
-  'sourcetype',
-] as const;
-
-/** What a `fields` mapping may name besides `extra.<path>`. */
-export const DELIVERY_SOURCES = [
-  'lead_id',
-  'service_id',
-  'provider_id',
-  'delivery_id',
-  ...DELIVERED_LEAD_FIELDS,
-] as const;
+export { DELIVERED_LEAD_FIELDS, DELIVERY_SOURCES, MASKED } from './delivery-constants.js';
 
 // RFC 9110 token; the names the sender sets itself cannot be overridden.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
@@ -34,12 +10,6 @@ const RESERVED_HEADERS =
   /^(host|content-length|content-type|transfer-encoding|connection|idempotency-key|webhook-.*)$/i;
 // Visible ASCII, space and tab: no CR/LF (header injection), no NUL, nothing undici refuses.
 const HEADER_VALUE = /^[\t\x20-\x7e]{0,1000}$/;
-
-/**
- * What reads show instead of a header value or the secret. Sent back in their place it means
- * "keep the stored value", so an editor can save an endpoint without knowing its secrets.
- */
-export const MASKED = '********';
 
 const deliveryHeaders = z
   .record(
