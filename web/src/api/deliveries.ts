@@ -16,9 +16,11 @@ import type {
   DeliveryStats,
   DeliveryStatus,
   DeliveryTestAnswer,
+  LeadDetail,
   LiveEvent,
 } from '../../../src/contracts/index.js';
 import { call, queryString } from './client.js';
+import { withEventsDuring } from './events.js';
 
 export interface DeliveryFilter {
   status?: DeliveryStatus;
@@ -32,8 +34,15 @@ const DELIVERIES_KEY = ['deliveries'] as const;
 export const deliveriesQuery = (filter: DeliveryFilter) =>
   queryOptions({
     queryKey: [...DELIVERIES_KEY, 'list', filter],
-    queryFn: (): Promise<DeliveryPage> =>
-      call<DeliveryPage>('GET', `/api/deliveries${queryString({ ...filter })}`),
+    queryFn: ({ client }): Promise<DeliveryPage> =>
+      withEventsDuring(
+        client,
+        () => call<DeliveryPage>('GET', `/api/deliveries${queryString({ ...filter })}`),
+        (page, event) => ({
+          ...page,
+          items: page.items.map((delivery) => deliveryAfterEvent(delivery, event)),
+        }),
+      ),
   });
 
 /** While the next page or filter loads, the last one stays on screen. */
@@ -44,8 +53,12 @@ export function useDeliveries(filter: DeliveryFilter): UseQueryResult<DeliveryPa
 export const deliveryQuery = (id: string) =>
   queryOptions({
     queryKey: [...DELIVERIES_KEY, 'detail', id],
-    queryFn: (): Promise<DeliveryDetail> =>
-      call<DeliveryDetail>('GET', `/api/deliveries/${encodeURIComponent(id)}`),
+    queryFn: ({ client }): Promise<DeliveryDetail> =>
+      withEventsDuring(
+        client,
+        () => call<DeliveryDetail>('GET', `/api/deliveries/${encodeURIComponent(id)}`),
+        deliveryAfterEvent,
+      ),
   });
 
 export function useDelivery(id: string): UseQueryResult<DeliveryDetail> {
@@ -93,9 +106,20 @@ export function deliveryAfterEvent<T extends Delivery>(delivery: T, event: LiveE
   return delivery;
 }
 
-/** Re-reads every delivery list and detail; one already on its way is not restarted. */
+/** A lead's deliveries as an event leaves them. */
+export function leadAfterEvent(lead: LeadDetail, event: LiveEvent): LeadDetail {
+  return {
+    ...lead,
+    deliveries: lead.deliveries.map((delivery) => deliveryAfterEvent(delivery, event)),
+  };
+}
+
+/**
+ * Re-reads every delivery list and detail. A read already on its way may predate the event,
+ * so it is restarted; what it would have shown is at most one event older.
+ */
 export function refreshDeliveries(client: QueryClient): Promise<void> {
-  return client.invalidateQueries({ queryKey: DELIVERIES_KEY }, { cancelRefetch: false });
+  return client.invalidateQueries({ queryKey: DELIVERIES_KEY });
 }
 
 export function useRetryDelivery(): UseMutationResult<Delivery, Error, string> {

@@ -1,7 +1,7 @@
 import { queryOptions, type QueryClient } from '@tanstack/react-query';
 import type { LiveEvent } from '../../../../src/contracts/index.js';
 import { allocationsQuery } from '../../api/allocations.js';
-import { deliveryAfterEvent, deliveryStatsQuery, refreshDeliveries } from '../../api/deliveries.js';
+import { deliveryStatsQuery, leadAfterEvent, refreshDeliveries } from '../../api/deliveries.js';
 import { recordEvent, withEventsDuring } from '../../api/events.js';
 import { leadQuery, leadsQuery } from '../../api/leads.js';
 import { providersAfterEvent, providersQuery } from '../../api/providers.js';
@@ -73,11 +73,7 @@ export function applyLiveEvent(client: QueryClient, event: LiveEvent): void {
       // are re-read, as no event carries them.
       client.setQueryData(
         leadQuery(event.data.leadId).queryKey,
-        (lead) =>
-          lead && {
-            ...lead,
-            deliveries: lead.deliveries.map((delivery) => deliveryAfterEvent(delivery, event)),
-          },
+        (lead) => lead && leadAfterEvent(lead, event),
       );
       void refreshDeliveries(client);
       break;

@@ -54,7 +54,7 @@ export function AttemptLog({ deliveryId }: { deliveryId: string }) {
               {formatDuration(attempt.durationMs)}
             </span>
           </div>
-          {attempt.error && (
+          {attempt.error && attempt.error !== `HTTP ${attempt.statusCode}` && (
             <p className="text-red-800">{escapeControlCharacters(attempt.error)}</p>
           )}
           {attempt.statusCode !== null && (

@@ -27,7 +27,9 @@ export function LeadDeliveries({ deliveries }: { deliveries: Delivery[] }) {
         >
           <div className="mb-2 flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
             <span className="font-semibold text-slate-900">{name(delivery.providerId)}</span>
-            <StatusBadge status={delivery.status} />
+            <span data-testid="delivery-status">
+              <StatusBadge status={delivery.status} />
+            </span>
             <span className="text-slate-700">
               {delivery.attempts} {delivery.attempts === 1 ? 'attempt' : 'attempts'}
             </span>

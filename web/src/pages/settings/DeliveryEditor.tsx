@@ -221,6 +221,7 @@ export function DeliveryEditor({ provider }: { provider: ProviderView }) {
           <RowInputs
             key={row.key}
             labels={[`Header ${index + 1} name`, `Header ${index + 1} value`]}
+            removeLabel={`Remove header ${index + 1}`}
             values={[row.name, row.value]}
             placeholders={['Authorization', row.stored ? 'unchanged (hidden)' : 'value']}
             invalid={Boolean(errors['headers'])}
@@ -251,6 +252,7 @@ export function DeliveryEditor({ provider }: { provider: ProviderView }) {
           <RowInputs
             key={row.key}
             labels={[`Field ${index + 1} name to send`, `Field ${index + 1} lead field`]}
+            removeLabel={`Remove field ${index + 1}`}
             values={[row.target, row.source]}
             placeholders={['mail', 'email']}
             list={`${id}-sources`}
@@ -345,6 +347,7 @@ function Rows({
 
 function RowInputs({
   labels,
+  removeLabel,
   values,
   placeholders,
   list,
@@ -353,6 +356,7 @@ function RowInputs({
   onRemove,
 }: {
   labels: [string, string];
+  removeLabel: string;
   values: [string, string];
   placeholders: [string, string];
   list?: string;
@@ -379,7 +383,7 @@ function RowInputs({
         onChange={(event) => onChange(values[0], event.target.value)}
         className={INPUT}
       />
-      <Button size="sm" variant="ghost" aria-label={`Remove ${labels[0]}`} onClick={onRemove}>
+      <Button size="sm" variant="ghost" aria-label={removeLabel} onClick={onRemove}>
         Remove
       </Button>
     </div>
