@@ -16,6 +16,7 @@ import { AllocationService } from './allocation/allocation.service.js';
 import type { Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import { deliveryRoutes } from './delivery/delivery.routes.js';
+import { DeliveryTestService } from './delivery/delivery.service.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { EventHub } from './events/event-hub.js';
 import { EventsCommitted } from './events/events-committed.js';
@@ -59,7 +60,15 @@ declare module 'fastify' {
   }
 }
 
-const WEB_ROUTES = ['/dashboard', '/test-tools', '/leads', '/leads/*', '/settings', '/login'];
+const WEB_ROUTES = [
+  '/dashboard',
+  '/test-tools',
+  '/leads',
+  '/leads/*',
+  '/deliveries',
+  '/settings',
+  '/login',
+];
 
 /** Builds the whole HTTP app without listening, so tests can `inject` or listen on port 0. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
@@ -182,7 +191,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await api.register(eventsRoutes, { hub, maxClients: limits.maxSseClients });
   await api.register(topologyRoutes, { pool, topology });
   await api.register(leadsRoutes, { pool });
-  await api.register(deliveryRoutes, { pool, requeued: wakeDispatcher });
+  await api.register(deliveryRoutes, {
+    pool,
+    requeued: wakeDispatcher,
+    tests: new DeliveryTestService(pool, dispatcher.sender, guardAddresses),
+  });
   await registerWebApp(app, webBuilt);
   return app;
 }

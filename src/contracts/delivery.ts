@@ -1,32 +1,8 @@
 import { z } from 'zod';
 import { storableText, timestamp } from './common.js';
+import { DELIVERY_SOURCES, MASKED } from './delivery-constants.js';
 
-/** The known lead fields as a receiver gets them (SPEC §9): snake_case, as in `leads`. */
-export const DELIVERED_LEAD_FIELDS = [
-  'click_id',
-  'country',
-  'creo',
-  'description',
-  'domain',
-  'email',
-  'first_name',
-  'ip',
-  'lang',
-  'last_name',
-  'marker',
-  'offer',
-  'phone',
-  'sourcetype',
-] as const;
-
-/** What a `fields` mapping may name besides `extra.<path>`. */
-export const DELIVERY_SOURCES = [
-  'lead_id',
-  'service_id',
-  'provider_id',
-  'delivery_id',
-  ...DELIVERED_LEAD_FIELDS,
-] as const;
+export { DELIVERED_LEAD_FIELDS, DELIVERY_SOURCES, MASKED } from './delivery-constants.js';
 
 // RFC 9110 token; the names the sender sets itself cannot be overridden.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
@@ -56,7 +32,10 @@ const deliveryHeaders = withoutProtoKey(
         .string()
         .regex(HEADER_NAME, "a header name (letters, digits and !#$%&'*+.^_`|~-)")
         .refine((name) => !RESERVED_HEADERS.test(name), 'set by Leadflow itself'),
-      z.string().regex(HEADER_VALUE, 'printable ASCII, at most 1000 characters'),
+      z
+        .string()
+        .regex(HEADER_VALUE, 'printable ASCII, at most 1000 characters')
+        .describe(`"${MASKED}" keeps the stored value of this header`),
     )
     .refine((headers) => Object.keys(headers).length <= 20, 'at most 20 headers'),
 );
@@ -117,16 +96,22 @@ export const deliveryConfigInput = z
       .nullable()
       .default(null),
     signingSecret: z
-      .string()
-      .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, 'whsec_ followed by a base64 key')
+      .union([
+        z.literal(MASKED),
+        z.string().regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, 'whsec_ followed by a base64 key'),
+      ])
       .nullable()
-      .default(null),
+      .optional()
+      .describe(`omitted or "${MASKED}" keeps the stored secret; null removes it`),
   })
   .strict();
 export type DeliveryConfigInput = z.input<typeof deliveryConfigInput>;
-export type DeliveryConfig = z.infer<typeof deliveryConfigInput>;
-
-export const MASKED = '********';
+/** An endpoint as sent: header values and the secret may still say "keep what is stored". */
+export type DeliveryConfigRequest = z.infer<typeof deliveryConfigInput>;
+/** An endpoint with every value real: what is stored and sent with. */
+export type DeliveryConfig = Omit<DeliveryConfigRequest, 'signingSecret'> & {
+  signingSecret: string | null;
+};
 
 /** A provider's endpoint as reads show it: header values and the secret masked. */
 export const deliveryConfigView = z.object({
@@ -207,3 +192,48 @@ export const bulkRetry = z
   .strict();
 
 export const bulkRetryAnswer = z.object({ ok: z.literal(true), requeued: z.number().int() });
+
+/** `POST /api/providers/:id/delivery/test`: the stored endpoint, or one not saved yet. */
+export const deliveryTestRequest = z
+  .object({
+    delivery: deliveryConfigInput
+      .optional()
+      .describe('An endpoint to try before saving it; masked values are taken from the stored one'),
+  })
+  .strict();
+
+export const deliveryTestAnswer = z.object({
+  id: z.uuid().describe("The test send's id: its Idempotency-Key, lead_id and delivery_id"),
+  providerId: z.number().int(),
+  url: z.string(),
+  startedAt: timestamp,
+  durationMs: z.number().int(),
+  outcome: z
+    .enum(['delivered', 'rejected', 'failed'])
+    .describe('What a real delivery would have been on this answer'),
+  statusCode: z.number().int().nullable(),
+  error: z.string().nullable().describe('Why it was not delivered'),
+  responseExcerpt: z.string().nullable().describe('The first 2 KiB of the response body'),
+});
+export type DeliveryTestAnswer = z.infer<typeof deliveryTestAnswer>;
+
+/** Minutes of delivery attempts the success rate covers. */
+export const DELIVERY_STATS_WINDOW_MINUTES = 60;
+
+export const providerDeliveryStats = z.object({
+  providerId: z.number().int(),
+  attempts: z.number().int(),
+  delivered: z.number().int(),
+  rejected: z.number().int(),
+  failed: z.number().int().describe('Attempts that got no acceptable answer: retried or failed'),
+  rate: z.number().min(0).max(1).describe('delivered / attempts'),
+});
+export type ProviderDeliveryStats = z.infer<typeof providerDeliveryStats>;
+
+export const deliveryStats = z.object({
+  windowMinutes: z.number().int(),
+  providers: z
+    .array(providerDeliveryStats)
+    .describe('Providers with at least one attempt in the window'),
+});
+export type DeliveryStats = z.infer<typeof deliveryStats>;

@@ -9,14 +9,6 @@ export const EVENT_TYPES = [
   'quota.reset',
   'provider.updated',
   'service.updated',
-] as const;
-
-/**
- * Delivery's events (SPEC §9). Stored and streamed like the others, but kept out of
- * EVENT_TYPES and LiveEvent until the dashboard handles them: its reducer switches
- * exhaustively over LiveEvent, and the stream hook subscribes to EVENT_TYPES.
- */
-export const DELIVERY_EVENT_TYPES = [
   'delivery.succeeded',
   'delivery.rejected',
   'delivery.failed',
@@ -24,6 +16,4 @@ export const DELIVERY_EVENT_TYPES = [
   'provider.delivery_resumed',
 ] as const;
 
-/** The types the dashboard's live stream handles. */
-export type DashboardEventType = (typeof EVENT_TYPES)[number];
-export type EventType = DashboardEventType | (typeof DELIVERY_EVENT_TYPES)[number];
+export type EventType = (typeof EVENT_TYPES)[number];

@@ -1,12 +1,7 @@
 import { z } from 'zod';
 import { pickedProvider } from './allocation.js';
 import { timestamp } from './common.js';
-import {
-  DELIVERY_EVENT_TYPES,
-  EVENT_TYPES,
-  type DashboardEventType,
-  type EventType,
-} from './event-types.js';
+import { EVENT_TYPES, type EventType } from './event-types.js';
 import { provider, service } from './topology.js';
 import { resetProvider } from './webhooks.js';
 
@@ -86,15 +81,13 @@ export type StoredEvent = z.infer<typeof storedEvent>;
 
 /** An event as the stream delivers it to the dashboard; `at` is when it was committed. */
 export type LiveEvent = {
-  [T in DashboardEventType]: { id: number; type: T; data: EventPayload<T> & { at: string } };
-}[DashboardEventType];
+  [T in EventType]: { id: number; type: T; data: EventPayload<T> & { at: string } };
+}[EventType];
 
 /** Each frame's `data:`, by the frame's `event:` type. */
 export const eventData = z
   .union(Object.values(eventPayloads).map((payload) => payload.extend({ at: timestamp })))
-  .describe(
-    `\`event:\` one of ${[...EVENT_TYPES, ...DELIVERY_EVENT_TYPES].join(', ')}; \`data:\` that event's JSON`,
-  );
+  .describe(`\`event:\` one of ${EVENT_TYPES.join(', ')}; \`data:\` that event's JSON`);
 
 export const eventsQuery = z.object({ lastEventId: z.string().optional() });
 export const eventsHeaders = z.object({ 'last-event-id': z.string().optional() });

@@ -7,7 +7,12 @@ import {
   deliveryListQuery,
   deliveryPage,
   deliveryParams,
+  deliveryStats,
+  deliveryTestAnswer,
+  deliveryTestRequest,
+  DELIVERY_STATS_WINDOW_MINUTES,
   errorBody,
+  idParams,
 } from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
 import { AppError, NotFound } from '../errors.js';
@@ -17,18 +22,60 @@ import {
   selectAttempts,
   selectDeliveries,
   selectDelivery,
+  selectDeliveryStats,
 } from './delivery.sql.js';
+import type { DeliveryTestService } from './delivery.service.js';
 
 export interface DeliveryRoutesOptions {
   pool: Pool;
   /** Wakes this instance's dispatcher after a re-queue. */
   requeued: () => void;
+  tests: DeliveryTestService;
 }
 
 export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = async (
   app,
-  { pool, requeued },
+  { pool, requeued, tests },
 ) => {
+  app.get(
+    '/api/deliveries/stats',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['reading'],
+        summary: `Delivery attempts per provider over the last ${DELIVERY_STATS_WINDOW_MINUTES} minutes, and the share delivered`,
+        response: { 200: deliveryStats },
+      },
+    },
+    async () => ({
+      windowMinutes: DELIVERY_STATS_WINDOW_MINUTES,
+      providers: await selectDeliveryStats(pool, DELIVERY_STATS_WINDOW_MINUTES),
+    }),
+  );
+
+  app.post(
+    '/api/providers/:id/delivery/test',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['configuring'],
+        summary:
+          'Send a test lead to the stored endpoint or to `delivery`, and answer what the buyer answered',
+        description:
+          'Recorded as a test: no lead, allocation or delivery is created, no quota or delivery health changes.',
+        params: idParams,
+        body: deliveryTestRequest,
+        response: {
+          200: deliveryTestAnswer,
+          400: errorBody,
+          404: errorBody,
+          409: errorBody,
+        },
+      },
+    },
+    async (request) => tests.sendTest(request.params.id, request.body.delivery),
+  );
+
   app.get(
     '/api/deliveries',
     {

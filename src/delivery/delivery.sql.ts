@@ -3,6 +3,8 @@ import type {
   DeliveryConfig,
   Delivery,
   DeliveryStatus,
+  DeliveryTestAnswer,
+  ProviderDeliveryStats,
 } from '../contracts/index.js';
 import type { Pool, Tx } from '../db/pool.js';
 
@@ -271,4 +273,99 @@ export async function requeueProviderDeliveries(
     [providerId, status],
   );
   return rowCount ?? 0;
+}
+
+/** A provider's endpoint with its real header values and secret, or null when it has none. */
+export async function selectStoredDelivery(
+  db: Pool | Tx,
+  providerId: number,
+): Promise<DeliveryConfig | null> {
+  const { rows } = await db.query<{
+    url: string;
+    method: 'POST' | 'PUT';
+    format: 'json' | 'form';
+    headers: Record<string, string>;
+    fields: Record<string, string> | null;
+    timeout_ms: number;
+    max_attempts: number;
+    accept_pattern: string | null;
+    signing_secret: string | null;
+  }>(
+    `SELECT url, method, format, headers, fields, timeout_ms, max_attempts, accept_pattern,
+            signing_secret
+       FROM provider_delivery WHERE provider_id = $1`,
+    [providerId],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    url: row.url,
+    method: row.method,
+    format: row.format,
+    headers: row.headers,
+    fields: row.fields,
+    timeoutMs: row.timeout_ms,
+    maxAttempts: row.max_attempts,
+    acceptPattern: row.accept_pattern,
+    signingSecret: row.signing_secret,
+  };
+}
+
+export async function providerExists(pool: Pool, providerId: number): Promise<boolean> {
+  const { rows } = await pool.query('SELECT 1 FROM providers WHERE id = $1', [providerId]);
+  return rows.length > 0;
+}
+
+export async function insertDeliveryTest(pool: Pool, test: DeliveryTestAnswer): Promise<void> {
+  await pool.query(
+    `INSERT INTO delivery_tests
+       (id, provider_id, url, started_at, duration_ms, outcome, status_code, error,
+        response_excerpt)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      test.id,
+      test.providerId,
+      test.url,
+      test.startedAt,
+      test.durationMs,
+      test.outcome,
+      test.statusCode,
+      test.error,
+      test.responseExcerpt,
+    ],
+  );
+}
+
+/**
+ * Attempts per provider over the last `minutes`, by outcome. A range scan of
+ * delivery_attempts_started_idx, each attempt joined to its delivery by primary key.
+ */
+export async function selectDeliveryStats(
+  pool: Pool,
+  minutes: number,
+): Promise<ProviderDeliveryStats[]> {
+  const { rows } = await pool.query<{
+    provider_id: number;
+    attempts: number;
+    delivered: number;
+    rejected: number;
+  }>(
+    `SELECT d.provider_id,
+            count(*)::int AS attempts,
+            count(*) FILTER (WHERE a.outcome = 'delivered')::int AS delivered,
+            count(*) FILTER (WHERE a.outcome = 'rejected')::int AS rejected
+       FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+      WHERE a.started_at > now() - make_interval(mins => $1)
+      GROUP BY d.provider_id
+      ORDER BY d.provider_id`,
+    [minutes],
+  );
+  return rows.map((row) => ({
+    providerId: row.provider_id,
+    attempts: row.attempts,
+    delivered: row.delivered,
+    rejected: row.rejected,
+    failed: row.attempts - row.delivered - row.rejected,
+    rate: row.delivered / row.attempts,
+  }));
 }

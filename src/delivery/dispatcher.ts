@@ -1,8 +1,5 @@
 import { cleanText } from '../ingest/normalize.js';
-import type { LookupFunction } from 'node:net';
 import type { Logger } from 'pino';
-import { Webhook } from 'standardwebhooks';
-import { Agent, request } from 'undici';
 import type { NewEvent } from '../contracts/index.js';
 import {
   claimDueDeliveries,
@@ -13,10 +10,10 @@ import {
 import { transaction, type Pool } from '../db/pool.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
-import { checkLiteralHost, ForbiddenAddress, guardedLookup } from './address-guard.js';
 import { recordAttempt, updateDeliveryHealth } from './delivery.sql.js';
-import { classify, nextHealth, type SendResult } from './outcome.js';
-import { deliveryPayload, encodeBody } from './payload.js';
+import { classify, nextHealth } from './outcome.js';
+import { deliveryPayload } from './payload.js';
+import { DeliverySender, EXCERPT_CHARS } from './sender.js';
 
 export interface DispatcherOptions {
   retryBaseMs: number;
@@ -37,9 +34,6 @@ export interface DispatcherOptions {
 const LEASE_MARGIN_MS = 5_000;
 // Claim in small batches: a large one would sit leased in one instance while another idles.
 const CLAIM_BATCH = 10;
-// The response body read for acceptPattern; the attempt log keeps its first 2 KiB.
-const MAX_RESPONSE_BYTES = 64 * 1024;
-const EXCERPT_CHARS = 2048;
 
 const FINAL_EVENT = {
   delivered: 'delivery.succeeded',
@@ -54,7 +48,8 @@ const FINAL_EVENT = {
  * Idempotency-Key. An allocation on this instance wakes it at once; otherwise it polls.
  */
 export class Dispatcher {
-  private readonly agent: Agent;
+  /** Also used for test sends, so they take the same path and address guard. */
+  readonly sender: DeliverySender;
   private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private cycle: Promise<void> | undefined;
@@ -73,12 +68,7 @@ export class Dispatcher {
     private readonly options: DispatcherOptions,
     private readonly random: () => number = Math.random,
   ) {
-    this.agent = new Agent({
-      connections: options.concurrency || 1,
-      // undici 7 follows no redirect unless a redirect interceptor is composed: a 3xx is an
-      // answer (a failure), never a second request to wherever it points.
-      connect: options.guardAddresses ? { lookup: guardedLookup as unknown as LookupFunction } : {},
-    });
+    this.sender = new DeliverySender(options.concurrency || 1, options.guardAddresses);
   }
 
   start(): void {
@@ -126,7 +116,7 @@ export class Dispatcher {
       this.aborted = true;
       this.logger.warn({ inFlight: this.inFlight.size }, 'delivery sends cut off by shutdown');
     }
-    await this.agent.destroy();
+    await this.sender.destroy();
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -170,7 +160,11 @@ export class Dispatcher {
 
   private async deliver(delivery: ClaimedDelivery): Promise<void> {
     const startedAt = new Date();
-    const result = await this.send(delivery);
+    const result = await this.sender.send({
+      id: delivery.id,
+      endpoint: delivery.endpoint,
+      payload: deliveryPayload(delivery),
+    });
     if (this.aborted) return;
     const durationMs = Date.now() - startedAt.getTime();
     const outcome = classify(result, {
@@ -243,86 +237,4 @@ export class Dispatcher {
       'delivery attempt',
     );
   }
-
-  /** One HTTP request, bounded by the endpoint's timeout from connect to the last body byte. */
-  private async send(delivery: ClaimedDelivery): Promise<SendResult> {
-    const { endpoint } = delivery;
-    const { contentType, body } = encodeBody(deliveryPayload(delivery), endpoint.format);
-    const headers: Record<string, string> = {
-      ...endpoint.headers,
-      'content-type': contentType,
-      'user-agent': 'Leadflow-Delivery',
-      'idempotency-key': delivery.id,
-    };
-    if (endpoint.signingSecret) {
-      const timestamp = new Date();
-      headers['webhook-id'] = delivery.id;
-      headers['webhook-timestamp'] = String(Math.floor(timestamp.getTime() / 1000));
-      headers['webhook-signature'] = new Webhook(endpoint.signingSecret).sign(
-        delivery.id,
-        timestamp,
-        body,
-      );
-    }
-    const signal = AbortSignal.timeout(endpoint.timeoutMs);
-    try {
-      const url = new URL(endpoint.url);
-      if (this.options.guardAddresses) checkLiteralHost(url);
-      const response = await request(url, {
-        dispatcher: this.agent,
-        method: endpoint.method,
-        headers,
-        body,
-        signal,
-      });
-      const retryAfter = response.headers['retry-after'];
-      return {
-        kind: 'response',
-        statusCode: response.statusCode,
-        body: await readBounded(response.body),
-        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-      };
-    } catch (error) {
-      return describeFailure(error, signal);
-    }
-  }
-}
-
-/** The first MAX_RESPONSE_BYTES of a body, as text; the rest is not read. */
-async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= MAX_RESPONSE_BYTES) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8');
-}
-
-function causeChain(error: unknown): unknown[] {
-  const chain: unknown[] = [];
-  for (let current = error; current && chain.length < 5; current = (current as Error).cause) {
-    chain.push(current);
-  }
-  return chain;
-}
-
-function describeFailure(error: unknown, signal: AbortSignal): SendResult {
-  const chain = causeChain(error);
-  const forbidden = chain.find((item) => item instanceof ForbiddenAddress);
-  if (forbidden) {
-    // Not retried: the address will not become public by waiting.
-    return { kind: 'error', error: `refused: ${(forbidden as Error).message}`, retryable: false };
-  }
-  if (signal.aborted) return { kind: 'error', error: 'timeout', retryable: true };
-  const code = chain.map((item) => (item as { code?: unknown }).code).find(Boolean);
-  return {
-    kind: 'error',
-    error: `connection error: ${typeof code === 'string' ? code : (error as Error).message}`,
-    retryable: true,
-  };
 }

@@ -14,7 +14,12 @@ import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
 import { AppError, NotFound, ValidationFailed } from '../errors.js';
 import { refuseUrl } from '../delivery/address-guard.js';
-import { deleteProviderDelivery, upsertProviderDelivery } from '../delivery/delivery.sql.js';
+import {
+  deleteProviderDelivery,
+  selectStoredDelivery,
+  upsertProviderDelivery,
+} from '../delivery/delivery.sql.js';
+import { resolveSecrets } from '../delivery/secrets.js';
 import {
   insertProvider,
   selectProvidersWithDelivery,
@@ -101,7 +106,10 @@ export class TopologyService {
       // Under the provider's lock, which allocation holds while it writes deliveries: a lead
       // allocated concurrently is delivered by the endpoint before or after, never half.
       if (delivery === null) await deleteProviderDelivery(tx, id);
-      else if (delivery) await upsertProviderDelivery(tx, id, delivery);
+      else if (delivery) {
+        const stored = await selectStoredDelivery(tx, id);
+        await upsertProviderDelivery(tx, id, resolveSecrets(delivery, stored));
+      }
       await appendEvents(tx, this.committed, [
         { type: 'provider.updated', payload: { provider, change: 'updated' } },
       ]);

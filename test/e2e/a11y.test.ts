@@ -1,5 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReceiver, type Receiver } from '../delivery/receiver.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { accessibilityViolations } from './helpers/axe.js';
 import {
@@ -26,6 +27,7 @@ const WIDTHS = [
 let db: TestDatabase;
 let server: E2EServer;
 let browser: Browser;
+let buyer: Receiver | undefined;
 const contexts = new Map<string, BrowserContext>();
 const ids = { json: '', form: '', big: '', deep: '' };
 
@@ -54,6 +56,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await buyer?.close();
   await db?.drop();
 });
 
@@ -114,6 +117,19 @@ describe('with leads', () => {
     );
     ids.big = await created(postJson(lead, { description: 'B'.repeat(200_000) }));
     ids.deep = await created(postJson(lead, nested(30)));
+    // P1 delivers to a buyer on 127.0.0.1, so the lead pages and /deliveries have deliveries.
+    buyer = await startReceiver(() => ({ status: 200, body: '{"accepted":true}' }));
+    const connected = await fetch(`${server.url}/api/providers/1`, {
+      method: 'PATCH',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+      },
+      body: JSON.stringify({
+        delivery: { url: buyer.url, headers: { authorization: 'Bearer buyer-key' } },
+      }),
+    });
+    expect(connected.status).toBe(200);
     // Ten leads for service 1 use up its static provider P1, whose chips then fade.
     for (let index = 0; index < 10; index++) {
       const answer = await postJson(`${server.url}/api/request-service`, { serviceId: 1 });
@@ -146,6 +162,27 @@ describe('with leads', () => {
       await check(width, 'settings', '/settings', (page) =>
         page.getByTestId('service-settings-3').waitFor(),
       );
+    });
+
+    it('the deliveries page', async () => {
+      await check(width, 'deliveries', '/deliveries', (page) =>
+        page.getByTestId('deliveries-table').locator('tbody tr').first().waitFor(),
+      );
+    });
+
+    it('the empty deliveries page', async () => {
+      await check(width, 'deliveries-empty', '/deliveries?status=rejected', (page) =>
+        page.getByText('No deliveries match.').waitFor(),
+      );
+    });
+
+    it("the delivery editor, with a test lead's answer", async () => {
+      await check(width, 'delivery-editor', '/settings', async (page) => {
+        await page.getByText('Delivery endpoint of P1').click();
+        const editor = page.getByTestId('delivery-editor-1');
+        await editor.getByRole('button', { name: 'Send a test lead' }).click();
+        await editor.getByTestId('test-answer').waitFor();
+      });
     });
 
     it('the test tools page', async () => {

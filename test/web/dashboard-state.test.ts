@@ -1,8 +1,15 @@
 import { QueryClient } from '@tanstack/react-query';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { LiveEvent, Provider, Service, Stats } from '../../src/contracts/index.js';
+import type {
+  LeadDetail,
+  LiveEvent,
+  ProviderView,
+  Service,
+  Stats,
+} from '../../src/contracts/index.js';
 import { withEventsDuring } from '../../web/src/api/events.js';
+import { leadQuery } from '../../web/src/api/leads.js';
 import { providersAfterEvent, providersQuery } from '../../web/src/api/providers.js';
 import { servicesQuery } from '../../web/src/api/services.js';
 import { statsQuery } from '../../web/src/api/stats.js';
@@ -12,12 +19,14 @@ import { allocationLogQuery, applyLiveEvent } from '../../web/src/pages/dashboar
 /** The dashboard's cache without a browser: the updaters are pure, the client is plain data. */
 
 const AT = '2025-01-01T10:00:00.000Z';
-const PROVIDERS: Provider[] = [1, 2, 3, 4].map((id) => ({
+const PROVIDERS: ProviderView[] = [1, 2, 3, 4].map((id) => ({
   id,
   name: `P${id}`,
   quota: 10,
   remainingQuota: 10,
   active: true,
+  deliveryState: 'none',
+  delivery: null,
 }));
 const SERVICES: Service[] = [
   {
@@ -217,10 +226,10 @@ describe('an answer that predates events which arrived while it loaded', () => {
   it('gets those events applied over it', async () => {
     const client = loadedClient();
     applyLiveEvent(client, allocated(1, { 1: 9 }));
-    let answer!: (providers: Provider[]) => void;
+    let answer!: (providers: ProviderView[]) => void;
     const loading = withEventsDuring(
       client,
-      () => new Promise<Provider[]>((resolve) => (answer = resolve)),
+      () => new Promise<ProviderView[]>((resolve) => (answer = resolve)),
       providersAfterEvent,
     );
     applyLiveEvent(client, allocated(2, { 1: 8, 2: 9 }));
@@ -281,5 +290,82 @@ describe('logFromSnapshot', () => {
     ]);
     expect(log[0]!.providers.map((provider) => provider.role)).toEqual(['static', 'pool']);
     expect(log.every((entry) => !entry.live)).toBe(true);
+  });
+});
+
+describe('delivery events', () => {
+  it("flip a provider's delivery state, keep its endpoint through provider.updated, and settle a lead's delivery", () => {
+    const client = loadedClient();
+    client.setQueryData(
+      providersQuery.queryKey,
+      PROVIDERS.map((p) => (p.id === 1 ? { ...p, deliveryState: 'ok' as const } : p)),
+    );
+    applyLiveEvent(client, {
+      id: 1,
+      type: 'provider.delivery_paused',
+      data: { providerId: 1, consecutiveFailures: 10, at: AT },
+    });
+    // A provider without an endpoint has nothing to pause.
+    applyLiveEvent(client, {
+      id: 2,
+      type: 'provider.delivery_paused',
+      data: { providerId: 2, consecutiveFailures: 10, at: AT },
+    });
+    const states = () => client.getQueryData(providersQuery.queryKey)!.map((p) => p.deliveryState);
+    expect(states()).toEqual(['paused', 'none', 'none', 'none']);
+    applyLiveEvent(client, {
+      id: 3,
+      type: 'provider.updated',
+      data: { provider: { ...PROVIDERS[0]!, name: 'Renamed' }, change: 'updated', at: AT },
+    });
+    expect(client.getQueryData(providersQuery.queryKey)![0]).toMatchObject({
+      name: 'Renamed',
+      deliveryState: 'paused',
+    });
+    applyLiveEvent(client, {
+      id: 4,
+      type: 'provider.delivery_resumed',
+      data: { providerId: 1, at: AT },
+    });
+    expect(states()).toEqual(['ok', 'none', 'none', 'none']);
+
+    const lead = leadId(5);
+    const delivery = {
+      id: '0198a000-0000-7000-8000-00000000d001',
+      leadId: lead,
+      providerId: 1,
+      status: 'pending' as const,
+      attempts: 1,
+      lastStatusCode: 500,
+      lastError: 'HTTP 500',
+      nextAttemptAt: AT,
+      deliveredAt: null,
+      createdAt: AT,
+    };
+    client.setQueryData(leadQuery(lead).queryKey, {
+      deliveries: [delivery],
+    } as unknown as LeadDetail);
+    applyLiveEvent(client, {
+      id: 5,
+      type: 'delivery.succeeded',
+      data: {
+        deliveryId: delivery.id,
+        leadId: lead,
+        providerId: 1,
+        attempts: 2,
+        statusCode: 200,
+        error: null,
+        at: AT,
+      },
+    });
+    expect(client.getQueryData(leadQuery(lead).queryKey)!.deliveries[0]).toEqual({
+      ...delivery,
+      status: 'delivered',
+      attempts: 2,
+      lastStatusCode: 200,
+      lastError: null,
+      nextAttemptAt: null,
+      deliveredAt: AT,
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { Layout } from './components/Layout.js';
 import { DashboardPage } from './pages/dashboard/DashboardPage.js';
+import { DeliveriesPage } from './pages/deliveries/DeliveriesPage.js';
 import { LeadDetailPage } from './pages/leads/LeadDetailPage.js';
 import { LeadsPage } from './pages/leads/LeadsPage.js';
 import { LoginPage } from './pages/login/LoginPage.js';
@@ -16,6 +17,7 @@ function Page({ pathname }: { pathname: string }) {
   if (pathname === '/leads') return <LeadsPage />;
   const lead = /^\/leads\/([^/]+)$/.exec(pathname);
   if (lead) return <LeadDetailPage key={lead[1]} id={decodeURIComponent(lead[1]!)} />;
+  if (pathname === '/deliveries') return <DeliveriesPage />;
   if (pathname === '/settings') return <SettingsPage />;
   return <NotFoundPage />;
 }

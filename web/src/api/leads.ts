@@ -6,6 +6,8 @@ import {
 } from '@tanstack/react-query';
 import type { LeadDetail, LeadListQuery, LeadPage } from '../../../src/contracts/index.js';
 import { call, queryString } from './client.js';
+import { leadAfterEvent } from './deliveries.js';
+import { withEventsDuring } from './events.js';
 
 export const leadsQuery = (query: LeadListQuery) =>
   queryOptions({
@@ -22,8 +24,14 @@ export function useLeads(query: LeadListQuery): UseQueryResult<LeadPage> {
 export const leadQuery = (id: string) =>
   queryOptions({
     queryKey: ['leads', 'detail', id],
-    queryFn: (): Promise<LeadDetail> =>
-      call<LeadDetail>('GET', `/api/leads/${encodeURIComponent(id)}`),
+    // Delivery events that arrive while it loads are applied over the answer, which may
+    // predate them (a Retry re-reads the lead as the dispatcher delivers it).
+    queryFn: ({ client }): Promise<LeadDetail> =>
+      withEventsDuring(
+        client,
+        () => call<LeadDetail>('GET', `/api/leads/${encodeURIComponent(id)}`),
+        leadAfterEvent,
+      ),
   });
 
 export function useLead(id: string): UseQueryResult<LeadDetail> {

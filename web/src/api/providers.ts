@@ -11,24 +11,29 @@ import type {
   NewProvider,
   Provider,
   ProviderPatch,
+  ProviderView,
 } from '../../../src/contracts/index.js';
 import { call } from './client.js';
-import { upsertById, withEventsDuring } from './events.js';
+import { withEventsDuring } from './events.js';
 
 export const providersQuery = queryOptions({
   queryKey: ['providers'],
-  queryFn: ({ client }): Promise<Provider[]> =>
-    withEventsDuring(client, () => call<Provider[]>('GET', '/api/providers'), providersAfterEvent),
+  queryFn: ({ client }): Promise<ProviderView[]> =>
+    withEventsDuring(
+      client,
+      () => call<ProviderView[]>('GET', '/api/providers'),
+      providersAfterEvent,
+    ),
 });
 
-export function useProviders(): UseQueryResult<Provider[]> {
+export function useProviders(): UseQueryResult<ProviderView[]> {
   return useQuery(providersQuery);
 }
 
 function withRemaining(
-  providers: Provider[],
+  providers: ProviderView[],
   updates: { id: number; remainingQuota: number; quota?: number }[],
-): Provider[] {
+): ProviderView[] {
   const byId = new Map(updates.map((update) => [update.id, update]));
   return providers.map((provider) => {
     const update = byId.get(provider.id);
@@ -42,14 +47,46 @@ function withRemaining(
   });
 }
 
+/**
+ * `provider.updated` carries the provider without its endpoint: a new one has none yet, a
+ * changed one keeps what the list knew (the endpoint's own changes are re-read, see liveCache).
+ */
+function withProvider(providers: ProviderView[], provider: Provider): ProviderView[] {
+  // Only the fields the event is about: whatever else an object carries must not win.
+  const { id, name, quota, remainingQuota, active } = provider;
+  const fields = { id, name, quota, remainingQuota, active };
+  const known = providers.find((existing) => existing.id === id);
+  if (known) {
+    return providers.map((existing) => (existing === known ? { ...known, ...fields } : existing));
+  }
+  const added: ProviderView = { ...fields, deliveryState: 'none', delivery: null };
+  return [...providers, added].sort((a, b) => a.id - b.id);
+}
+
+function withDeliveryState(
+  providers: ProviderView[],
+  id: number,
+  state: 'ok' | 'paused',
+): ProviderView[] {
+  return providers.map((provider) =>
+    provider.id === id && provider.deliveryState !== 'none'
+      ? { ...provider, deliveryState: state }
+      : provider,
+  );
+}
+
 /** Events carry what is left, not how much was taken, so applying one twice changes nothing. */
-export function providersAfterEvent(providers: Provider[], event: LiveEvent): Provider[] {
+export function providersAfterEvent(providers: ProviderView[], event: LiveEvent): ProviderView[] {
   switch (event.type) {
     case 'lead.allocated':
     case 'quota.reset':
       return withRemaining(providers, event.data.providers);
     case 'provider.updated':
-      return upsertById(providers, event.data.provider);
+      return withProvider(providers, event.data.provider);
+    case 'provider.delivery_paused':
+      return withDeliveryState(providers, event.data.providerId, 'paused');
+    case 'provider.delivery_resumed':
+      return withDeliveryState(providers, event.data.providerId, 'ok');
     default:
       return providers;
   }
@@ -64,14 +101,14 @@ export function useCreateProvider(): UseMutationResult<Provider, Error, NewProvi
 }
 
 export function useUpdateProvider(): UseMutationResult<
-  Provider,
+  ProviderView,
   Error,
   { id: number; changes: ProviderPatch }
 > {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: ({ id, changes }: { id: number; changes: ProviderPatch }) =>
-      call<Provider>('PATCH', `/api/providers/${id}`, changes),
+      call<ProviderView>('PATCH', `/api/providers/${id}`, changes),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: providersQuery.queryKey }),
   });
 }

@@ -9,6 +9,8 @@ const STATUS_LOOK: Record<string, string> = {
   rejected: 'bg-red-100 text-red-900',
   failed: 'bg-red-100 text-red-900',
   reprocessed: 'bg-sky-100 text-sky-900',
+  pending: 'bg-sky-100 text-sky-900',
+  delivered: 'bg-emerald-100 text-emerald-900',
 };
 
 export function StatusBadge({ status }: { status: LeadStatus | string }) {

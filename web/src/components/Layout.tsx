@@ -7,6 +7,7 @@ const NAV = [
   { to: '/dashboard', label: 'Dashboard' },
   { to: '/test-tools', label: 'Test tools' },
   { to: '/leads', label: 'Leads' },
+  { to: '/deliveries', label: 'Deliveries' },
   { to: '/settings', label: 'Settings' },
 ];
 

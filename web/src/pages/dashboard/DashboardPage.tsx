@@ -31,7 +31,11 @@ export function DashboardPage() {
         <Counters stats={dashboard.stats} />
         <Panel title="Provider quotas" aside={<Legend />}>
           {providers && services ? (
-            <ProviderCards providers={providers} services={services} />
+            <ProviderCards
+              providers={providers}
+              services={services}
+              deliveryStats={dashboard.deliveryStats}
+            />
           ) : (
             <Loading />
           )}

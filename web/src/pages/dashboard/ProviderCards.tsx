@@ -1,12 +1,53 @@
-import type { Provider, Service } from '../../../../src/contracts/index.js';
+import type {
+  DeliveryState,
+  DeliveryStats,
+  ProviderView,
+  Service,
+} from '../../../../src/contracts/index.js';
 import { ProgressBar } from '../../components/ProgressBar.js';
 
 export interface ProviderCardsProps {
-  providers: Provider[];
+  providers: ProviderView[];
   services: Service[];
+  deliveryStats: DeliveryStats | undefined;
 }
 
-export function ProviderCards({ providers, services }: ProviderCardsProps) {
+const DELIVERY_LOOK: Record<DeliveryState, { text: string; look: string }> = {
+  none: { text: 'no endpoint', look: 'bg-slate-100 text-slate-700' },
+  ok: { text: 'delivering', look: 'bg-emerald-100 text-emerald-900' },
+  paused: { text: 'paused', look: 'bg-red-100 text-red-900' },
+};
+
+function DeliveryLine({
+  provider,
+  stats,
+}: {
+  provider: ProviderView;
+  stats: DeliveryStats | undefined;
+}) {
+  const state = DELIVERY_LOOK[provider.deliveryState];
+  const mine = stats?.providers.find((entry) => entry.providerId === provider.id);
+  let rate = '';
+  if (stats && provider.deliveryState !== 'none') {
+    rate = mine
+      ? `${Math.round(mine.rate * 100)}% of ${mine.attempts} in ${stats.windowMinutes} min`
+      : `no sends in ${stats.windowMinutes} min`;
+  }
+  return (
+    <p
+      className="mt-2 flex flex-wrap items-center gap-x-2 gap-y-1 text-xs"
+      data-testid={`provider-${provider.id}-delivery`}
+    >
+      <span className={`rounded px-1.5 font-medium ${state.look}`}>
+        <span className="sr-only">Delivery: </span>
+        {state.text}
+      </span>
+      {rate && <span className="text-slate-700 tabular-nums">{rate}</span>}
+    </p>
+  );
+}
+
+export function ProviderCards({ providers, services, deliveryStats }: ProviderCardsProps) {
   return (
     <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-4 xl:grid-cols-8">
       {providers.map((provider) => {
@@ -42,6 +83,7 @@ export function ProviderCards({ providers, services }: ProviderCardsProps) {
               label={`${provider.name} remaining quota`}
               muted={!provider.active}
             />
+            <DeliveryLine provider={provider} stats={deliveryStats} />
             <p className="mt-2 truncate text-xs text-slate-600">
               {memberOf.length > 0
                 ? memberOf.map((service) => service.name).join(', ')

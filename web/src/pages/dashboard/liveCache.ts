@@ -1,8 +1,9 @@
 import { queryOptions, type QueryClient } from '@tanstack/react-query';
 import type { LiveEvent } from '../../../../src/contracts/index.js';
 import { allocationsQuery } from '../../api/allocations.js';
+import { deliveryStatsQuery, leadAfterEvent, refreshDeliveries } from '../../api/deliveries.js';
 import { recordEvent, withEventsDuring } from '../../api/events.js';
-import { leadsQuery } from '../../api/leads.js';
+import { leadQuery, leadsQuery } from '../../api/leads.js';
 import { providersAfterEvent, providersQuery } from '../../api/providers.js';
 import { servicesAfterEvent, servicesQuery } from '../../api/services.js';
 import { statsAfterEvent, statsQuery } from '../../api/stats.js';
@@ -45,6 +46,7 @@ export const LIVE_QUERY_KEYS = [
   servicesQuery.queryKey,
   allocationLogQuery.queryKey,
   statsQuery.queryKey,
+  deliveryStatsQuery.queryKey,
 ];
 
 /**
@@ -63,4 +65,22 @@ export function applyLiveEvent(client: QueryClient, event: LiveEvent): void {
   );
   client.setQueryData(statsQuery.queryKey, (stats) => stats && statsAfterEvent(stats, event));
   client.setQueryData(allocationLogQuery.queryKey, (log) => log && logAfterEvent(log, event));
+  switch (event.type) {
+    case 'delivery.succeeded':
+    case 'delivery.rejected':
+    case 'delivery.failed':
+      // The status shows at once; the attempt log, the rate and lists filtered by status
+      // are re-read, as no event carries them.
+      client.setQueryData(
+        leadQuery(event.data.leadId).queryKey,
+        (lead) => lead && leadAfterEvent(lead, event),
+      );
+      void refreshDeliveries(client);
+      break;
+    case 'provider.updated':
+      // Its payload has no endpoint, which another tab may have just set or removed.
+      void client.invalidateQueries({ queryKey: providersQuery.queryKey });
+      break;
+    default:
+  }
 }

@@ -1,6 +1,12 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
-import type { Provider, Service, Stats } from '../../../../src/contracts/index.js';
+import type {
+  DeliveryStats,
+  ProviderView,
+  Service,
+  Stats,
+} from '../../../../src/contracts/index.js';
+import { deliveryStatsQuery } from '../../api/deliveries.js';
 import { providersQuery } from '../../api/providers.js';
 import { servicesQuery } from '../../api/services.js';
 import { statsQuery } from '../../api/stats.js';
@@ -14,7 +20,8 @@ const STATS_DEBOUNCE_MS = 300;
 const STATS_POLL_MS = 10_000;
 
 export interface Dashboard {
-  providers: Provider[] | undefined;
+  providers: ProviderView[] | undefined;
+  deliveryStats: DeliveryStats | undefined;
   services: Service[] | undefined;
   stats: Stats | undefined;
   log: LogEntry[];
@@ -29,6 +36,7 @@ export function useDashboard(): Dashboard {
   const services = useQuery(servicesQuery);
   const log = useQuery(allocationLogQuery);
   const stats = useQuery({ ...statsQuery, refetchInterval: STATS_POLL_MS });
+  const deliveryStats = useQuery(deliveryStatsQuery);
   const statsTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
   const stream = useEventStream({
@@ -51,6 +59,7 @@ export function useDashboard(): Dashboard {
 
   return {
     providers: providers.data,
+    deliveryStats: deliveryStats.data,
     services: services.data,
     stats: stats.data,
     log: log.data ?? [],
@@ -62,6 +71,7 @@ export function useDashboard(): Dashboard {
       void services.refetch();
       void log.refetch();
       void stats.refetch();
+      void deliveryStats.refetch();
     },
   };
 }

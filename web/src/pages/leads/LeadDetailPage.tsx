@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { useLead } from '../../api/leads.js';
+import { leadQuery, useLead } from '../../api/leads.js';
 import { useServices } from '../../api/services.js';
 import type { Lead, LeadDetail } from '../../../../src/contracts/index.js';
 import { ProviderTag, StatusBadge } from '../../components/Badges.js';
@@ -8,7 +8,9 @@ import { PageHeader } from '../../components/PageHeader.js';
 import { Panel } from '../../components/Panel.js';
 import { formatDateTime, shortId } from '../../format.js';
 import { INDENTED_DEPTH, PRETTY_JSON_LIMIT, prettyJson } from '../../prettyJson.js';
+import { useLiveUpdates } from '../../hooks/useLiveUpdates.js';
 import { Link } from '../../router/router.js';
+import { LeadDeliveries } from './LeadDeliveries.js';
 import { escapeControlCharacters } from './rawBody.js';
 import { RawBodyView } from './RawBodyView.js';
 
@@ -33,6 +35,7 @@ const LEAD_FIELDS: [field: keyof Lead, label: string][] = [
 export function LeadDetailPage({ id }: { id: string }) {
   const detail = useLead(id);
   const services = useServices();
+  useLiveUpdates([leadQuery(id).queryKey, ['deliveries']]);
   const serviceName = (serviceId: number | null): string =>
     serviceId === null
       ? '—'
@@ -129,7 +132,7 @@ function LeadSections({
   detail: LeadDetail;
   serviceName: (id: number | null) => string;
 }) {
-  const { lead, raw, allocations, events } = detail;
+  const { lead, raw, allocations, deliveries, events } = detail;
   const extra = lead.extra && Object.keys(lead.extra).length > 0 ? lead.extra : null;
   return (
     <div className="grid gap-5 lg:grid-cols-2">
@@ -162,6 +165,10 @@ function LeadSections({
             <JsonBlock value={extra} label="Other fields" />
           </div>
         )}
+      </Panel>
+
+      <Panel title="Deliveries" className="lg:col-span-2">
+        <LeadDeliveries deliveries={deliveries} />
       </Panel>
 
       <Panel title="Raw request" className="lg:col-span-2">

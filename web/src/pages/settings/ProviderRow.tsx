@@ -1,15 +1,18 @@
 import { useId, useState, type FormEvent } from 'react';
 import { useUpdateProvider } from '../../api/providers.js';
-import type { Provider, ProviderPatch } from '../../../../src/contracts/index.js';
+import type { ProviderPatch, ProviderView } from '../../../../src/contracts/index.js';
 import { Button } from '../../components/Button.js';
+import { DeliveryEditor } from './DeliveryEditor.js';
 import { FieldErrorText } from '../../components/FieldError.js';
 import { errorsFrom, parseWholeNumber, type ErrorsByField } from './formErrors.js';
 
 const FIELDS = ['name', 'quota', 'remainingQuota', 'active'] as const;
 
 export interface ProviderRowProps {
-  provider: Provider;
+  provider: ProviderView;
 }
+
+const DELIVERY_SUMMARY = { none: 'no endpoint', ok: 'delivering', paused: 'paused' } as const;
 
 const INPUT =
   'w-full rounded-lg border px-2.5 py-1.5 text-sm aria-[invalid=true]:border-red-700 border-slate-300';
@@ -142,6 +145,22 @@ export function ProviderRow({ provider }: ProviderRowProps) {
           </p>
         )}
       </form>
+      <details className="mb-3 rounded-lg border border-slate-200 px-3 py-2">
+        <summary className="cursor-pointer text-sm font-medium text-slate-900">
+          Delivery endpoint of {provider.name}:{' '}
+          <span className="font-normal text-slate-700">
+            {DELIVERY_SUMMARY[provider.deliveryState]}
+          </span>
+          {provider.delivery && (
+            <span className="ml-2 font-mono text-xs font-normal break-all text-slate-600">
+              {provider.delivery.url}
+            </span>
+          )}
+        </summary>
+        <div className="pt-3">
+          <DeliveryEditor key={JSON.stringify(provider.delivery)} provider={provider} />
+        </div>
+      </details>
     </li>
   );
 }

@@ -1,0 +1,56 @@
+import { useProviders } from '../../api/providers.js';
+import type { Delivery } from '../../../../src/contracts/index.js';
+import { StatusBadge } from '../../components/Badges.js';
+import { formatDateTime } from '../../format.js';
+import { AttemptLog } from '../deliveries/AttemptLog.js';
+import { RetryButton } from '../deliveries/RetryButton.js';
+
+/** Each delivery of a lead: to whom, how it stands, and every attempt with the buyer's answer. */
+export function LeadDeliveries({ deliveries }: { deliveries: Delivery[] }) {
+  const providers = useProviders();
+  const name = (id: number): string =>
+    providers.data?.find((provider) => provider.id === id)?.name ?? `Provider #${id}`;
+  if (deliveries.length === 0) {
+    return (
+      <p className="text-sm text-slate-600">
+        No deliveries: none of this lead&apos;s providers has a delivery endpoint.
+      </p>
+    );
+  }
+  return (
+    <ul className="space-y-5" data-testid="lead-deliveries">
+      {deliveries.map((delivery) => (
+        <li
+          key={delivery.id}
+          data-testid={`delivery-${delivery.id}`}
+          className="border-t border-slate-100 pt-3 first:border-t-0 first:pt-0"
+        >
+          <div className="mb-2 flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
+            <span className="font-semibold text-slate-900">{name(delivery.providerId)}</span>
+            <span data-testid="delivery-status">
+              <StatusBadge status={delivery.status} />
+            </span>
+            <span className="text-slate-700">
+              {delivery.attempts} {delivery.attempts === 1 ? 'attempt' : 'attempts'}
+            </span>
+            {delivery.nextAttemptAt && (
+              <span className="text-slate-600">
+                next attempt {formatDateTime(delivery.nextAttemptAt)}
+              </span>
+            )}
+            {delivery.deliveredAt && (
+              <span className="text-slate-600">
+                delivered {formatDateTime(delivery.deliveredAt)}
+              </span>
+            )}
+            <RetryButton
+              delivery={delivery}
+              label={`Retry the delivery to ${name(delivery.providerId)}`}
+            />
+          </div>
+          <AttemptLog deliveryId={delivery.id} />
+        </li>
+      ))}
+    </ul>
+  );
+}
