@@ -28,6 +28,8 @@ export interface DispatcherOptions {
   drainMs: number;
   /** Refuse loopback, private and link-local targets at connect time (production). */
   guardAddresses: boolean;
+  /** A URL the server built itself and may send to despite the guard (the demo buyer). */
+  isOwnUrl: (url: URL) => boolean;
 }
 
 // The lease is the send's timeout plus this: time for the attempt's transaction to commit
@@ -263,7 +265,7 @@ export class Dispatcher {
     const signal = AbortSignal.timeout(endpoint.timeoutMs);
     try {
       const url = new URL(endpoint.url);
-      if (this.options.guardAddresses) checkLiteralHost(url);
+      if (this.options.guardAddresses && !this.options.isOwnUrl(url)) checkLiteralHost(url);
       const response = await request(url, {
         dispatcher: this.agent,
         method: endpoint.method,
