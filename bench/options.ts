@@ -3,7 +3,7 @@
  * wins), so `npm run bench -- --duration=30` and `BENCH_DURATION=30 npm run bench` agree.
  */
 
-export type ScenarioName = 'ingest' | 'allocate' | 'sse';
+export type ScenarioName = 'ingest' | 'allocate' | 'sse' | 'delivery';
 
 export interface BenchOptions {
   /** Measured seconds per scenario (HTTP and pgbench alike). */
@@ -30,7 +30,8 @@ export interface BenchOptions {
   loadGenerator: 'auto' | 'wrk' | 'autocannon';
 }
 
-const SCENARIOS: readonly ScenarioName[] = ['ingest', 'allocate', 'sse'];
+// delivery last: it leaves every provider without an endpoint again, as the others expect.
+const SCENARIOS: readonly ScenarioName[] = ['ingest', 'allocate', 'sse', 'delivery'];
 
 const FLAGS = [
   'duration',

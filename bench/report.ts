@@ -1,5 +1,6 @@
 import type { ConsistencyReport } from './consistency.js';
 import type { Observation } from './measure.js';
+import type { DispatchReport } from './delivery.js';
 import type { ScenarioResult } from './scenarios.js';
 
 export interface TargetCheck {
@@ -72,7 +73,24 @@ export function describeScenario(result: ScenarioResult): string[] {
         `missed ${integer(delivery.missed)}`,
     );
   }
+  if (result.dispatch) lines.push(...describeDispatch(result.dispatch));
   return lines;
+}
+
+function describeDispatch(dispatch: DispatchReport): string[] {
+  const { ceiling, drain } = dispatch;
+  return [
+    `  receiver ceiling (${dispatch.concurrency} connections, the dispatcher's sends in flight)`,
+    `    ${integer(ceiling.requestsPerSec)} req/s · p50 ${ms(ceiling.latencyP50Ms)} ms · p99 ${ms(ceiling.latencyP99Ms)} ms · errors ${ceiling.errors}`,
+    `  deliveries during the allocation load`,
+    `    ${integer(dispatch.deliveredPerSecDuring)} delivered/s in the window = ${dispatch.pace.toFixed(2)} × (3 × allocations/s) · ` +
+      `${integer(dispatch.deliveredPerSecOverall)}/s until the last arrived, ${integer(dispatch.tailMs)} ms after the load · ` +
+      `duplicates ${dispatch.duplicates}`,
+    `    lag allocation → receiver: p50 ${ms(dispatch.lagP50Ms)} ms · p99 ${ms(dispatch.lagP99Ms)} ms · max ${ms(dispatch.lagMaxMs)} ms`,
+    `  drain of ${integer(drain.deliveries)} pending deliveries`,
+    `    ${integer(drain.perSec)} deliveries/s (${drain.seconds.toFixed(1)} s) = ${drain.ofCeiling.toFixed(2)} × the receiver's ceiling · duplicates ${drain.duplicates}`,
+    ...describeObservation(drain.observation, drain.deliveries),
+  ];
 }
 
 export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
@@ -100,6 +118,31 @@ export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
       });
     } else if (result.name === 'allocation') {
       checks.push(ratio(2), errors);
+    } else if (result.dispatch) {
+      const dispatch = result.dispatch;
+      checks.push(
+        ratio(2),
+        errors,
+        {
+          scenario: result.name,
+          // "delivered/s ≈ 3 × allocations/s": within 10 %.
+          target: 'delivered/s ≥ 0.9 × 3 × alloc/s',
+          actual: `${dispatch.pace.toFixed(2)}×`,
+          met: dispatch.pace >= 0.9,
+        },
+        {
+          scenario: result.name,
+          target: 'lag p99 < 1 s',
+          actual: `${ms(dispatch.lagP99Ms)} ms`,
+          met: dispatch.lagP99Ms < 1000,
+        },
+        {
+          scenario: result.name,
+          target: "drain ≥ 0.5 × receiver's ceiling",
+          actual: `${dispatch.drain.ofCeiling.toFixed(2)}×`,
+          met: dispatch.drain.ofCeiling >= 0.5,
+        },
+      );
     } else if (result.delivery) {
       checks.push(
         {
@@ -134,6 +177,9 @@ export function describeInterference(results: ScenarioResult[]): string[] {
       ? [{ name: `${result.name} baseline`, cpu: result.baseline.observation.cpu }]
       : []),
     { name: result.name, cpu: result.http.observation.cpu },
+    ...(result.dispatch
+      ? [{ name: `${result.name} drain`, cpu: result.dispatch.drain.observation.cpu }]
+      : []),
   ]);
   const busy = windows.filter((window) => (window.cpu?.other ?? 0) > BUSY_MACHINE);
   if (busy.length === 0) return [];

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from '../src/net.js';
 import { Acknowledged, checkConsistency, type ConsistencyReport } from './consistency.js';
+import { delivery } from './delivery.js';
 import { wrkVersion } from './load-wrk.js';
 import { machineInfo, toolVersion } from './machine.js';
 import { loadOptions, USAGE, type BenchOptions } from './options.js';
@@ -162,7 +163,7 @@ async function main(): Promise<number> {
     };
 
     const results: ScenarioResult[] = [];
-    const scenarios = { ingest: ingestion, allocate: allocation, sse: liveEvents };
+    const scenarios = { ingest: ingestion, allocate: allocation, sse: liveEvents, delivery };
     for (const name of options.scenarios) {
       const result = await scenarios[name](context);
       results.push(result);

@@ -10,6 +10,7 @@ import { driveWrk } from './load-wrk.js';
 import { observe, type Observation, type ObserverSubjects } from './measure.js';
 import type { BenchOptions } from './options.js';
 import { pgbench, type PgbenchRun } from './pgbench.js';
+import type { DispatchReport } from './delivery.js';
 import type { DelayReport } from './sse-listeners.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -30,6 +31,8 @@ export interface BenchContext {
   loadGeneratorPids: Set<number>;
   /** Prints a progress line (stderr, so the report on stdout stays clean). */
   progress: (line: string) => void;
+  /** The allocation scenario's pgbench baseline, reused by the delivery scenario. */
+  allocationBaseline?: Measured<PgbenchRun>;
 }
 
 export interface Measured<T> {
@@ -38,7 +41,7 @@ export interface Measured<T> {
 }
 
 export interface ScenarioResult {
-  name: 'ingestion' | 'allocation' | 'sse';
+  name: 'ingestion' | 'allocation' | 'sse' | 'delivery';
   title: string;
   http: Measured<LoadResult>;
   baseline?: Measured<PgbenchRun>;
@@ -46,6 +49,7 @@ export interface ScenarioResult {
   /** HTTP requests/s over baseline transactions/s. */
   ratio?: number;
   delivery?: DelayReport;
+  dispatch?: DispatchReport;
 }
 
 async function baseline(
@@ -74,13 +78,19 @@ async function baseline(
   return { run: result, observation };
 }
 
-async function http(
+export async function http(
   context: BenchContext,
   path: string,
   body: (sequence: number) => string,
   answered: (body: string, sequence: number) => void,
-  live?: { rate?: number; onMeasureStart: () => void },
+  hooks: {
+    /** Times each answer as it arrives and paces requests: autocannon in this process. */
+    live?: { rate?: number; onMeasureStart: () => void };
+    /** Runs between the warm-up and the measured window. */
+    beforeMeasure?: () => Promise<void>;
+  } = {},
 ): Promise<Measured<LoadResult>> {
+  const { live } = hooks;
   const { options } = context;
   const spec = (durationSec: number): LoadSpec => ({
     url: context.serverUrl,
@@ -104,13 +114,14 @@ async function http(
     context.progress(`  HTTP ${path}: ${options.warmupSec} s warm-up`);
     await run(options.warmupSec);
   }
+  await hooks.beforeMeasure?.();
   context.progress(`  HTTP ${path}: ${options.durationSec} s measured`);
   live?.onMeasureStart();
   const { result, observation } = await observe(context.subjects, () => run(options.durationSec));
   return { run: result, observation };
 }
 
-function withRatio(result: ScenarioResult): ScenarioResult {
+export function withRatio(result: ScenarioResult): ScenarioResult {
   if (result.baseline) {
     result.ratio = result.http.run.requestsPerSec / result.baseline.run.transactionsPerSec;
   } else {
@@ -153,13 +164,19 @@ async function fillAllocationQueue(context: BenchContext): Promise<void> {
   await context.monitor.query('VACUUM ANALYZE leads, leads_raw, bench_allocation_queue');
 }
 
+/** The allocation baseline: measured once per run, by whichever scenario needs it first. */
+export async function allocationBaseline(
+  context: BenchContext,
+): Promise<Measured<PgbenchRun> | undefined> {
+  if (context.pgbenchMissing || context.allocationBaseline) return context.allocationBaseline;
+  await fillAllocationQueue(context);
+  context.allocationBaseline = await baseline(context, 'allocate.sql', {});
+  return context.allocationBaseline;
+}
+
 export async function allocation(context: BenchContext): Promise<ScenarioResult> {
   context.progress('allocation: POST /api/request-service');
-  let base: Measured<PgbenchRun> | undefined;
-  if (!context.pgbenchMissing) {
-    await fillAllocationQueue(context);
-    base = await baseline(context, 'allocate.sql', {});
-  }
+  const base = await allocationBaseline(context);
   const measured = await http(
     context,
     '/api/request-service',
@@ -230,7 +247,7 @@ export async function liveEvents(context: BenchContext): Promise<ScenarioResult>
       const leadId = context.acknowledged.allocationAnswered(body);
       if (measuring && leadId) sentAt.set(leadId, at);
     },
-    { rate, onMeasureStart: () => (measuring = true) },
+    { live: { rate, onMeasureStart: () => (measuring = true) } },
   );
   // Stragglers: an event still on its way after the last 201 counts, however late.
   await new Promise((resolve) => setTimeout(resolve, 2000));

@@ -60,6 +60,8 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
       PORT: String(options.port),
       // The benchmark is one client on loopback; a per-client request cap would measure the cap.
       RATE_LIMIT_PER_MINUTE: '0',
+      // The delivery scenario's receiver listens on 127.0.0.1, which production refuses.
+      DELIVERY_ALLOW_PRIVATE: '1',
       ...options.extraEnv,
     },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -13,10 +13,12 @@ import {
 import type { Logger } from 'pino';
 import { allocationRoutes } from './allocation/allocation.routes.js';
 import { AllocationService } from './allocation/allocation.service.js';
-import type { Config } from './config.js';
+import { testToolsEnabled, type Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import { deliveryRoutes } from './delivery/delivery.routes.js';
 import { DeliveryTestService } from './delivery/delivery.service.js';
+import { DemoBuyer } from './delivery/demo-buyer.js';
+import { demoBuyerRoutes } from './delivery/demo-buyer.routes.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { EventHub } from './events/event-hub.js';
 import { EventsCommitted } from './events/events-committed.js';
@@ -56,6 +58,8 @@ declare module 'fastify' {
       hub: EventHub;
       committed: EventsCommitted;
       dispatcher: Dispatcher;
+      /** Where test tools are enabled: the buyer the demo providers deliver to. */
+      demoBuyer: DemoBuyer | undefined;
     };
   }
 }
@@ -158,6 +162,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   // SPEC §9: private targets are refused in production unless DELIVERY_ALLOW_PRIVATE=1.
   const guardAddresses = config.NODE_ENV === 'production' && !config.DELIVERY_ALLOW_PRIVATE;
+  const demoBuyer = testToolsEnabled(config) ? new DemoBuyer() : undefined;
   const dispatcher = new Dispatcher(pool, logger, committed, {
     retryBaseMs: config.DELIVERY_RETRY_BASE_MS,
     retryMaxMs: config.DELIVERY_RETRY_MAX_MS,
@@ -167,12 +172,13 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     concurrency: config.DELIVERY_CONCURRENCY,
     drainMs: config.DELIVERY_DRAIN_MS,
     guardAddresses,
+    isOwnUrl: (url) => demoBuyer?.owns(url) ?? false,
   });
   const wakeDispatcher = (): void => dispatcher.wake();
   const allocation = new AllocationService(pool, logger, committed, wakeDispatcher);
   const topology = new TopologyService(pool, committed, guardAddresses);
   const hub = new EventHub(pool, deps.databaseUrl, logger, committed);
-  app.decorate('leadflow', { ingest, allocation, hub, committed, dispatcher });
+  app.decorate('leadflow', { ingest, allocation, hub, committed, dispatcher, demoBuyer });
   app.addHook('onReady', () => hub.start());
   app.addHook('onReady', async () => dispatcher.start());
   app.addHook('preClose', () => hub.stop());
@@ -196,6 +202,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     requeued: wakeDispatcher,
     tests: new DeliveryTestService(pool, dispatcher.sender, guardAddresses),
   });
+  if (demoBuyer) await api.register(demoBuyerRoutes, { buyer: demoBuyer });
   await registerWebApp(app, webBuilt);
   return app;
 }

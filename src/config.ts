@@ -94,6 +94,11 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
+/** The dashboard's test tools and the demo buyer: off in production unless ENABLE_TEST_TOOLS. */
+export function testToolsEnabled(config: Config): boolean {
+  return config.NODE_ENV !== 'production' || config.ENABLE_TEST_TOOLS;
+}
+
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
     super(`Invalid configuration:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);

@@ -1,5 +1,6 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
@@ -24,11 +25,12 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const database = await resolveDatabase(config, logger);
   const pool = createPool({ connectionString: database.url, max: config.DB_POOL_SIZE, logger });
+  const seedsDemo = database.embedded !== undefined || config.SEED_DEMO;
   try {
     await migrate(pool, logger).catch((error: unknown) => {
       throw unreachableDatabase(error, database.embedded ? undefined : database.url);
     });
-    if (database.embedded || config.SEED_DEMO) await seedDemo(pool, logger);
+    if (seedsDemo) await seedDemo(pool, logger);
   } catch (error) {
     await pool.end();
     await database.embedded?.stop();
@@ -43,6 +45,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await pool.end();
     await database.embedded?.stop();
     throw cannotListen(error, config);
+  }
+  // The demo's buyer needs the port, known only now; a server that does not seed the demo
+  // itself (a DATABASE_URL without SEED_DEMO) runs someone's real topology: left alone.
+  const { demoBuyer } = app.leadflow;
+  if (seedsDemo && demoBuyer) {
+    // The demo without its buyer is still Leadflow: a failure here is reported, not fatal.
+    await demoBuyer
+      .connect(pool, app.server.address() as AddressInfo, logger)
+      .catch((error: unknown) => logger.warn({ err: error }, 'connecting the demo buyer failed'));
   }
   logger.info(
     {

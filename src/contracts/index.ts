@@ -6,6 +6,7 @@
 export * from './allocation.js';
 export * from './common.js';
 export * from './delivery.js';
+export * from './demo.js';
 export * from './event-types.js';
 export * from './events.js';
 export * from './ingest.js';

@@ -4,7 +4,7 @@
  *   1. a service's `allocation_state` row (at most one per transaction);
  *   2. providers, by ascending id, in one statement;
  *   3. leads, by ascending id, in one statement;
- *   4. one provider's `provider_delivery` row (its delivery health);
+ *   4. providers' `provider_delivery` rows (their delivery health), by ascending id;
  *   5. deliveries.
  *
  * A transaction may skip a step but never goes back to an earlier one. Services 1 and 3 of
@@ -119,18 +119,31 @@ export interface LockedDeliveryHealth {
   paused: boolean;
 }
 
-/** Step 4: a provider's delivery health, before an attempt's outcome changes it. */
+/**
+ * Step 4: the delivery health of `providerIds` that have an endpoint, before a batch of
+ * attempts' outcomes changes it; locked in ascending id order.
+ */
 export async function lockDeliveryHealth(
   tx: Tx,
-  providerId: number,
-): Promise<LockedDeliveryHealth | null> {
-  const { rows } = await tx.query<{ consecutive_failures: number; paused: boolean }>(
-    `SELECT consecutive_failures, paused_at IS NOT NULL AS paused FROM provider_delivery
-      WHERE provider_id = $1 FOR UPDATE`,
-    [providerId],
+  providerIds: number[],
+): Promise<Map<number, LockedDeliveryHealth>> {
+  const { rows } = await tx.query<{
+    provider_id: number;
+    consecutive_failures: number;
+    paused: boolean;
+  }>(
+    `SELECT provider_id, consecutive_failures, paused_at IS NOT NULL AS paused
+       FROM provider_delivery
+      WHERE provider_id = ANY($1::int[])
+      ORDER BY provider_id FOR UPDATE`,
+    [providerIds],
   );
-  const row = rows[0];
-  return row ? { consecutiveFailures: row.consecutive_failures, paused: row.paused } : null;
+  return new Map(
+    rows.map((row) => [
+      row.provider_id,
+      { consecutiveFailures: row.consecutive_failures, paused: row.paused },
+    ]),
+  );
 }
 
 /** A delivery taken by this process for one send, with its endpoint and lead. */
@@ -268,4 +281,22 @@ export async function claimProbeDeliveries(
     [probeMs, leaseMarginMs],
   );
   return rows.map(toClaimed);
+}
+
+/**
+ * Gives claimed deliveries back unsent: due now, lease cleared, the claim's attempt number
+ * undone (no attempt was made). Only rows still held by that claim (pending, same attempt).
+ */
+export async function releaseClaims(
+  pool: Pool,
+  deliveries: Pick<ClaimedDelivery, 'id' | 'attempt'>[],
+): Promise<void> {
+  await pool.query(
+    `UPDATE deliveries d
+        SET attempts = d.attempts - 1, next_attempt_at = now(), leased_until = NULL,
+            updated_at = now()
+       FROM unnest($1::uuid[], $2::int[]) AS r (id, attempt)
+      WHERE d.id = r.id AND d.status = 'pending' AND d.attempts = r.attempt`,
+    [deliveries.map((delivery) => delivery.id), deliveries.map((delivery) => delivery.attempt)],
+  );
 }

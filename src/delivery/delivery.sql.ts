@@ -24,65 +24,84 @@ export interface AttemptRecord {
 }
 
 /**
- * Records an attempt and moves its delivery on, in one statement. The delivery changes only if
- * this send still holds it (still pending, attempt number unchanged): a send that outlived its
- * lease has had its row re-claimed, and the newer send decides. Returns whether it changed.
+ * Records a batch of attempts and moves their deliveries on, in one statement. A delivery
+ * changes only if its send still holds it (still pending, attempt number unchanged): a send
+ * that outlived its lease has had its row re-claimed, and the newer send decides. Returns the
+ * ids of the deliveries that changed.
  */
-export async function recordAttempt(tx: Tx, record: AttemptRecord): Promise<boolean> {
-  const { rows } = await tx.query<{ changed: boolean }>(
-    `WITH attempt AS (
+export async function recordAttempts(tx: Tx, records: AttemptRecord[]): Promise<Set<string>> {
+  const { rows } = await tx.query<{ id: string }>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::int[], $5::text[],
+                            $6::int[], $7::text[], $8::text[], $9::float8[])
+         AS i (delivery_id, attempt, started_at, duration_ms, outcome, status_code, error,
+               response_excerpt, retry_in_ms)),
+     attempt AS (
        INSERT INTO delivery_attempts
          (delivery_id, attempt, started_at, duration_ms, outcome, status_code, error, response_excerpt)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)),
-     changed AS (
-       UPDATE deliveries
-          -- A retry with nowhere to go (the endpoint was removed during the send) fails:
-          -- a pending row without an endpoint is never claimed again.
-          SET status = CASE WHEN $5 <> 'retry' THEN $5
-                            WHEN EXISTS (SELECT 1 FROM provider_delivery pd
-                                          WHERE pd.provider_id = deliveries.provider_id)
-                            THEN 'pending' ELSE 'failed' END,
-              next_attempt_at = CASE WHEN $5 = 'retry'
-                                     THEN now() + make_interval(secs => $9 / 1000.0)
-                                     ELSE next_attempt_at END,
-              leased_until = NULL,
-              last_status_code = $6, last_error = $7,
-              delivered_at = CASE WHEN $5 = 'delivered' THEN now() END,
-              updated_at = now()
-        WHERE id = $1 AND status = 'pending' AND attempts = $2
-       RETURNING 1)
-     SELECT EXISTS (SELECT 1 FROM changed) AS changed`,
+       SELECT delivery_id, attempt, started_at, duration_ms, outcome, status_code, error,
+              response_excerpt
+         FROM input)
+     UPDATE deliveries d
+        -- A retry with nowhere to go (the endpoint was removed during the send) fails: a
+        -- pending row without an endpoint is never claimed again.
+        SET status = CASE WHEN i.outcome <> 'retry' THEN i.outcome
+                          WHEN EXISTS (SELECT 1 FROM provider_delivery pd
+                                        WHERE pd.provider_id = d.provider_id)
+                          THEN 'pending' ELSE 'failed' END,
+            next_attempt_at = CASE WHEN i.outcome = 'retry'
+                                   THEN now() + make_interval(secs => i.retry_in_ms / 1000.0)
+                                   ELSE d.next_attempt_at END,
+            leased_until = NULL,
+            last_status_code = i.status_code, last_error = i.error,
+            delivered_at = CASE WHEN i.outcome = 'delivered' THEN now() END,
+            updated_at = now()
+       FROM input i
+      WHERE d.id = i.delivery_id AND d.status = 'pending' AND d.attempts = i.attempt
+     RETURNING d.id`,
     [
-      record.deliveryId,
-      record.attempt,
-      record.startedAt,
-      record.durationMs,
-      record.outcome,
-      record.statusCode,
-      record.error,
-      record.responseExcerpt,
-      record.retryInMs ?? 0,
+      records.map((record) => record.deliveryId),
+      records.map((record) => record.attempt),
+      records.map((record) => record.startedAt),
+      records.map((record) => record.durationMs),
+      records.map((record) => record.outcome),
+      records.map((record) => record.statusCode),
+      records.map((record) => record.error),
+      records.map((record) => record.responseExcerpt),
+      records.map((record) => record.retryInMs ?? 0),
     ],
   );
-  return rows[0]?.changed ?? false;
+  return new Set(rows.map((row) => row.id));
 }
 
-/** A provider's delivery health after an attempt (the row is locked by lockDeliveryHealth). */
+export interface HealthChange {
+  providerId: number;
+  consecutiveFailures: number;
+  change: 'pause' | 'resume' | 'keep';
+}
+
+/** Providers' delivery health after a batch (the rows are locked by lockDeliveryHealth). */
 export async function updateDeliveryHealth(
   tx: Tx,
-  providerId: number,
-  consecutiveFailures: number,
-  change: 'pause' | 'resume' | 'keep',
+  changes: HealthChange[],
   probeMs: number,
 ): Promise<void> {
   await tx.query(
-    `UPDATE provider_delivery
-        SET consecutive_failures = $2,
-            paused_at = CASE $3 WHEN 'pause' THEN now() WHEN 'resume' THEN NULL ELSE paused_at END,
-            next_probe_at = CASE $3 WHEN 'pause' THEN now() + make_interval(secs => $4 / 1000.0)
-                                    WHEN 'resume' THEN NULL ELSE next_probe_at END
-      WHERE provider_id = $1`,
-    [providerId, consecutiveFailures, change, probeMs],
+    `UPDATE provider_delivery c
+        SET consecutive_failures = i.failures,
+            paused_at = CASE i.change WHEN 'pause' THEN now() WHEN 'resume' THEN NULL
+                                      ELSE c.paused_at END,
+            next_probe_at = CASE i.change
+                              WHEN 'pause' THEN now() + make_interval(secs => $4 / 1000.0)
+                              WHEN 'resume' THEN NULL ELSE c.next_probe_at END
+       FROM unnest($1::int[], $2::int[], $3::text[]) AS i (provider_id, failures, change)
+      WHERE c.provider_id = i.provider_id`,
+    [
+      changes.map((change) => change.providerId),
+      changes.map((change) => change.consecutiveFailures),
+      changes.map((change) => change.change),
+      probeMs,
+    ],
   );
 }
 

@@ -31,6 +31,8 @@ export class DeliverySender {
     connections: number,
     /** Refuse loopback, private and link-local targets at connect time (production). */
     private readonly guardAddresses: boolean,
+    /** A URL the server built itself and may send to despite the guard (the demo buyer). */
+    private readonly isOwnUrl: (url: URL) => boolean = () => false,
   ) {
     this.agent = new Agent({
       connections,
@@ -59,7 +61,7 @@ export class DeliverySender {
     const signal = AbortSignal.timeout(endpoint.timeoutMs);
     try {
       const url = new URL(endpoint.url);
-      if (this.guardAddresses) checkLiteralHost(url);
+      if (this.guardAddresses && !this.isOwnUrl(url)) checkLiteralHost(url);
       const response = await request(url, {
         dispatcher: this.agent,
         method: endpoint.method,

@@ -74,7 +74,9 @@ export interface NormalizedLead {
 
 export function normalizeLead(payload: Record<string, unknown>): NormalizedLead {
   const fields = Object.fromEntries(LEAD_COLUMNS.map((column) => [column, null])) as LeadFields;
-  const extra: Record<string, unknown> = {};
+  // No prototype: `extra["__proto__"] = …` on a plain object sets its prototype instead of a
+  // field, and a sender's `__proto__` field vanished from the lead (the raw bytes kept it).
+  const extra = Object.create(null) as Record<string, unknown>;
   const entries = Object.entries(payload).sort(([a], [b]) => {
     // snake_case spellings first, so they win over their camelCase twins.
     const aSnake = ALIASES.get(a) === a ? 0 : 1;

@@ -1,6 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../../config.js';
+import { testToolsEnabled, type Config } from '../../config.js';
 import type { Pool } from '../../db/pool.js';
 import { AdminSessions, ApiKeyRing } from '../auth.js';
 import { requireAccessDeclarations } from './access.js';
@@ -44,7 +44,7 @@ export async function registerSecurity(
 ): Promise<SessionRoutesOptions> {
   const keys = new ApiKeyRing(config.INGEST_API_KEYS);
   const sessions = config.ADMIN_TOKEN ? new AdminSessions(config.ADMIN_TOKEN, pool) : undefined;
-  const testTools = config.NODE_ENV !== 'production' || config.ENABLE_TEST_TOOLS;
+  const testTools = testToolsEnabled(config);
   const counters = createSecurityCounters(app);
 
   app.server.headersTimeout = HEADERS_TIMEOUT_MS;

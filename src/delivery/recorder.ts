@@ -1,0 +1,166 @@
+import type { Logger } from 'pino';
+import type { NewEvent } from '../contracts/index.js';
+import { lockDeliveryHealth } from '../db/locks.sql.js';
+import { transaction, type Pool } from '../db/pool.js';
+import type { EventsCommitted } from '../events/events-committed.js';
+import { appendEvents } from '../events/events.sql.js';
+import {
+  recordAttempts,
+  updateDeliveryHealth,
+  type AttemptRecord,
+  type HealthChange,
+} from './delivery.sql.js';
+import { nextHealth } from './outcome.js';
+
+/** One attempt's outcome as the dispatcher hands it over, with what its events name. */
+export interface FinishedAttempt extends AttemptRecord {
+  leadId: string;
+  providerId: number;
+}
+
+interface Waiting {
+  attempt: FinishedAttempt;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+// A batch's statements carry one array element per attempt; 500 keeps a transaction at a few
+// ms, and at thousands of outcomes per second a batch is already whatever arrived meanwhile.
+const MAX_BATCH = 500;
+
+const FINAL_EVENT = {
+  delivered: 'delivery.succeeded',
+  rejected: 'delivery.rejected',
+  failed: 'delivery.failed',
+} as const;
+
+/**
+ * Records attempts in batches: whatever finished while the previous batch was being written
+ * goes in the next one, one transaction for all of them. Recording one attempt at a time took
+ * six round trips and a WAL flush per send and locked the provider's health row for all six,
+ * so one provider's outcomes queued on each other: 388 deliveries/s drained on 2 cores against
+ * a receiver that takes 45,000/s (bench, delivery scenario).
+ */
+export class AttemptRecorder {
+  private queue: Waiting[] = [];
+  private writing: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly logger: Logger,
+    private readonly committed: EventsCommitted,
+    private readonly options: { pauseAfter: number; probeMs: number },
+    /** Called after each batch commits (more may be claimed now). */
+    private readonly written: () => void,
+  ) {}
+
+  /** Attempts handed over and not yet committed. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves once the attempt is committed; rejects if its batch failed (its lease expires). */
+  record(attempt: FinishedAttempt): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ attempt, resolve, reject });
+      this.writing ??= this.writeAll().finally(() => (this.writing = undefined));
+    });
+  }
+
+  /** Resolves once everything handed over so far is written (or failed). */
+  async flushed(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async writeAll(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      try {
+        await this.write(batch.map((waiting) => waiting.attempt));
+        for (const waiting of batch) waiting.resolve();
+      } catch (error) {
+        for (const waiting of batch) waiting.reject(error);
+      }
+      this.written();
+    }
+  }
+
+  private async write(attempts: FinishedAttempt[]): Promise<void> {
+    const providerIds = [...new Set(attempts.map((attempt) => attempt.providerId))].sort(
+      (a, b) => a - b,
+    );
+    await transaction(this.pool, async (tx) => {
+      const health = await lockDeliveryHealth(tx, providerIds);
+      const changed = await recordAttempts(tx, attempts);
+      const events: NewEvent[] = [];
+      for (const attempt of attempts) {
+        if (attempt.outcome === 'retry' || !changed.has(attempt.deliveryId)) continue;
+        events.push({
+          type: FINAL_EVENT[attempt.outcome],
+          payload: {
+            deliveryId: attempt.deliveryId,
+            leadId: attempt.leadId,
+            providerId: attempt.providerId,
+            attempts: attempt.attempt,
+            statusCode: attempt.statusCode,
+            error: attempt.error,
+          },
+        });
+      }
+      const changes: HealthChange[] = [];
+      for (const providerId of providerIds) {
+        const before = health.get(providerId);
+        // No endpoint any more: nothing to keep healthy.
+        if (!before) continue;
+        const change = this.foldHealth(
+          before,
+          attempts.filter((attempt) => attempt.providerId === providerId),
+          providerId,
+          events,
+        );
+        // The common case, an endpoint that keeps answering: no write at all.
+        if (change.change !== 'keep' || change.consecutiveFailures !== before.consecutiveFailures) {
+          changes.push(change);
+        }
+      }
+      if (changes.length > 0) await updateDeliveryHealth(tx, changes, this.options.probeMs);
+      await appendEvents(tx, this.committed, events);
+    });
+    this.logger.debug({ attempts: attempts.length }, 'delivery attempts recorded');
+  }
+
+  /** A provider's health after its attempts of the batch, in order; pause/resume events. */
+  private foldHealth(
+    before: { consecutiveFailures: number; paused: boolean },
+    attempts: FinishedAttempt[],
+    providerId: number,
+    events: NewEvent[],
+  ): HealthChange {
+    let state = before;
+    let pausedHere = false;
+    for (const attempt of attempts) {
+      const next = nextHealth(state, attempt.outcome, this.options.pauseAfter);
+      if (next.change === 'pause') {
+        pausedHere = true;
+        events.push({
+          type: 'provider.delivery_paused',
+          payload: { providerId, consecutiveFailures: next.consecutiveFailures },
+        });
+      } else if (next.change === 'resume') {
+        events.push({ type: 'provider.delivery_resumed', payload: { providerId } });
+      }
+      state = {
+        consecutiveFailures: next.consecutiveFailures,
+        paused: next.change === 'pause' ? true : next.change === 'resume' ? false : state.paused,
+      };
+    }
+    const change = state.paused
+      ? pausedHere
+        ? 'pause'
+        : 'keep'
+      : before.paused
+        ? 'resume'
+        : 'keep';
+    return { providerId, consecutiveFailures: state.consecutiveFailures, change };
+  }
+}
