@@ -1,25 +1,12 @@
+import { LEAD_COLUMNS } from './lead-columns.js';
+
 /**
  * Delivery's plain values, apart from the schemas (delivery.ts) because the dashboard imports
  * them, and a module that builds Zod schemas would pull all of Zod into its bundle.
  */
 
 /** The known lead fields as a receiver gets them (SPEC §9): snake_case, as in `leads`. */
-export const DELIVERED_LEAD_FIELDS = [
-  'click_id',
-  'country',
-  'creo',
-  'description',
-  'domain',
-  'email',
-  'first_name',
-  'ip',
-  'lang',
-  'last_name',
-  'marker',
-  'offer',
-  'phone',
-  'sourcetype',
-] as const;
+export const DELIVERED_LEAD_FIELDS = LEAD_COLUMNS;
 
 /** What a `fields` mapping may name besides `extra.<path>`. */
 export const DELIVERY_SOURCES = [

@@ -10,6 +10,7 @@ export * from './demo.js';
 export * from './event-types.js';
 export * from './events.js';
 export * from './ingest.js';
+export * from './lead-columns.js';
 export * from './leads.js';
 export * from './operations.js';
 export * from './session.js';

@@ -21,6 +21,8 @@
  * a second sender afterwards is its lease (`next_attempt_at` and `leased_until` moved past
  * the send's timeout), which a killed process gives back by time.
  */
+import type { DeliveryConfig } from '../contracts/index.js';
+import { LEAD_COLUMNS, type LeadColumn } from '../contracts/lead-columns.js';
 import type { Pool, Tx } from './pool.js';
 
 export interface LockedAllocationState {
@@ -155,18 +157,8 @@ export interface ClaimedDelivery {
   attempt: number;
   /** Sends since the last manual retry, this one included: compared with maxAttempts. */
   attemptsSinceRequeue: number;
-  endpoint: {
-    url: string;
-    method: 'POST' | 'PUT';
-    format: 'json' | 'form';
-    headers: Record<string, string>;
-    fields: Record<string, string> | null;
-    timeoutMs: number;
-    maxAttempts: number;
-    acceptPattern: string | null;
-    signingSecret: string | null;
-  };
-  lead: { serviceId: number | null; fields: Record<string, string | null>; extra: unknown };
+  endpoint: DeliveryConfig;
+  lead: { serviceId: number | null; fields: Record<LeadColumn, string | null>; extra: unknown };
 }
 
 interface ClaimedRow {
@@ -202,11 +194,8 @@ const CLAIM_UPDATE = `
   RETURNING d.id, d.lead_id, d.provider_id, d.attempts, d.attempts_base,
             c.url, c.method, c.format, c.headers, c.fields, c.timeout_ms, c.max_attempts,
             c.accept_pattern, c.signing_secret, l.service_id, l.extra,
-            jsonb_build_object('click_id', l.click_id, 'country', l.country, 'creo', l.creo,
-              'description', l.description, 'domain', l.domain, 'email', l.email,
-              'first_name', l.first_name, 'ip', l.ip, 'lang', l.lang, 'last_name', l.last_name,
-              'marker', l.marker, 'offer', l.offer, 'phone', l.phone,
-              'sourcetype', l.sourcetype) AS lead`;
+            jsonb_build_object(${LEAD_COLUMNS.map((column) => `'${column}', l.${column}`).join(', ')})
+              AS lead`;
 
 function toClaimed(row: ClaimedRow): ClaimedDelivery {
   return {

@@ -1,7 +1,8 @@
 import { lockFailedRaw } from '../db/locks.sql.js';
 import type { Pool, Tx } from '../db/pool.js';
 import { ANNOUNCE_EVENT_WRITER } from '../events/events.sql.js';
-import { LEAD_COLUMNS, type LeadFields } from './normalize.js';
+import { LEAD_COLUMNS } from '../contracts/lead-columns.js';
+import type { LeadFields } from './normalize.js';
 
 export interface RawRequest {
   endpoint: string;

@@ -4,24 +4,8 @@
  * jsonb cannot hold (NUL, lone surrogates) is cleaned, while the exact bytes stay in leads_raw.
  */
 
-export const LEAD_COLUMNS = [
-  'click_id',
-  'country',
-  'creo',
-  'description',
-  'domain',
-  'email',
-  'first_name',
-  'ip',
-  'lang',
-  'last_name',
-  'marker',
-  'offer',
-  'phone',
-  'sourcetype',
-] as const;
+import { LEAD_COLUMNS, type LeadColumn } from '../contracts/lead-columns.js';
 
-export type LeadColumn = (typeof LEAD_COLUMNS)[number];
 export type LeadFields = Record<LeadColumn, string | null>;
 
 function camelCase(column: string): string {

@@ -4,13 +4,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { LEAD_COLUMNS, type LeadColumn } from '../../src/contracts/lead-columns.js';
 import {
   cleanJson,
   cleanText,
-  LEAD_COLUMNS,
   normalizeLead,
   serviceReference,
-  type LeadColumn,
 } from '../../src/ingest/normalize.js';
 
 const SLUG = /^[a-z0-9][a-z0-9-]*$/;
