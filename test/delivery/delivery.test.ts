@@ -1,40 +1,9 @@
 import { Webhook } from 'standardwebhooks';
 import type { DeliveryDetail } from '../../src/contracts/index.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestApp, post, type TestApp } from '../helpers/app.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { FAST_DELIVERY, startReceiver, type Answer, type Receiver } from './receiver.js';
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const undo of cleanups.splice(0).reverse()) await undo();
-});
-
-async function setup(
-  env: Record<string, string> = {},
-): Promise<{ db: TestDatabase; app: TestApp }> {
-  const db = await createTestDatabase();
-  cleanups.push(() => db.drop());
-  const app = await startTestApp(db, { ...FAST_DELIVERY, ...env });
-  cleanups.push(() => app.close());
-  return { db, app };
-}
-
-async function receiver(answer?: (index: number) => Answer): Promise<Receiver> {
-  const started = await startReceiver(answer);
-  cleanups.push(() => started.close());
-  return started;
-}
-
-// The answer's body is whatever the route sent; each test asserts the parts it needs.
-async function call(app: TestApp, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${app.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
+import { afterTest, call, receiver, setup } from './harness.js';
+import { FAST_DELIVERY, startReceiver } from './receiver.js';
 
 /** P1 is service 1's static provider: every lead of service 1 goes to it. */
 async function connectP1(app: TestApp, delivery: Record<string, unknown>): Promise<void> {
@@ -150,7 +119,7 @@ describe('delivery outcomes (SPEC §9)', () => {
     expect(failed.lastError).toMatch(/ECONNREFUSED.*gave up after 3 attempts/);
 
     const back = await startReceiver(undefined, port);
-    cleanups.push(() => back.close());
+    afterTest(() => back.close());
     const retried = await call(app, 'POST', `/api/deliveries/${failed.id}/retry`);
     expect(retried.status).toBe(200);
     expect(retried.body.status).toBe('pending');
@@ -265,7 +234,7 @@ describe('configuration', () => {
       NODE_ENV: 'production',
       DELIVERY_ALLOW_PRIVATE: '1',
     });
-    cleanups.push(() => allowed.close());
+    afterTest(() => allowed.close());
     const accepted = await call(allowed, 'PATCH', '/api/providers/1', {
       delivery: { url: 'http://127.0.0.1:9/leads' },
     });
@@ -276,11 +245,11 @@ describe('configuration', () => {
     const { db } = await setup({ DELIVERY_CONCURRENCY: '0' });
     const buyer = await receiver();
     const configuring = await startTestApp(db, { DELIVERY_CONCURRENCY: '0' });
-    cleanups.push(() => configuring.close());
+    afterTest(() => configuring.close());
     await connectP1(configuring, { url: buyer.url });
     const leadId = await allocate(configuring);
     const production = await startTestApp(db, { ...FAST_DELIVERY, NODE_ENV: 'production' });
-    cleanups.push(() => production.close());
+    afterTest(() => production.close());
     const delivery = await settled(production, leadId);
     expect(delivery).toMatchObject({ status: 'failed', attempts: 1 });
     expect(delivery.lastError).toMatch(/^refused: 127\.0\.0\.1/);

@@ -1,38 +1,8 @@
 import { Webhook } from 'standardwebhooks';
-import { afterEach, describe, expect, it } from 'vitest';
-import { post, startTestApp, type TestApp } from '../helpers/app.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { FAST_DELIVERY, startReceiver, type Answer, type Receiver } from './receiver.js';
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const undo of cleanups.splice(0).reverse()) await undo();
-});
-
-async function setup(
-  env: Record<string, string> = {},
-): Promise<{ db: TestDatabase; app: TestApp }> {
-  const db = await createTestDatabase();
-  cleanups.push(() => db.drop());
-  const app = await startTestApp(db, { ...FAST_DELIVERY, ...env });
-  cleanups.push(() => app.close());
-  return { db, app };
-}
-
-async function receiver(answer?: (index: number) => Answer): Promise<Receiver> {
-  const started = await startReceiver(answer);
-  cleanups.push(() => started.close());
-  return started;
-}
-
-async function call(app: TestApp, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${app.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
+import { describe, expect, it } from 'vitest';
+import { post } from '../helpers/app.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { call, receiver, setup } from './harness.js';
 
 async function count(db: TestDatabase, table: string): Promise<number> {
   const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM ${table}`);
