@@ -6,6 +6,13 @@ import { StatusBadge } from '../../components/Badges.js';
 import { Button } from '../../components/Button.js';
 import { LoadError } from '../../components/LoadError.js';
 import { PageHeader } from '../../components/PageHeader.js';
+import {
+  FIRST_PAGE,
+  Pager,
+  readPageTrail,
+  writePageTrail,
+  type PageTrail,
+} from '../../components/Pager.js';
 import { formatDateTime, shortId } from '../../format.js';
 import { useLiveUpdates } from '../../hooks/useLiveUpdates.js';
 import { Link, navigate, useLocation } from '../../router/router.js';
@@ -15,12 +22,9 @@ import { RetryButton } from './RetryButton.js';
 const PAGE_SIZE = 25;
 const STATUSES: DeliveryStatus[] = ['pending', 'failed', 'rejected', 'delivered'];
 
-interface ListState {
+interface ListState extends PageTrail {
   status: DeliveryStatus | '';
   providerId: string;
-  cursor: string;
-  /** Cursors of the pages before this one (the first page's is ''), so "Newer" works from a link. */
-  trail: string[];
 }
 
 function readState(search: URLSearchParams): ListState {
@@ -29,8 +33,7 @@ function readState(search: URLSearchParams): ListState {
   return {
     status: (STATUSES as string[]).includes(status) ? (status as DeliveryStatus) : '',
     providerId: /^[1-9]\d{0,8}$/.test(providerId) ? providerId : '',
-    cursor: search.get('cursor') ?? '',
-    trail: search.has('trail') ? (search.get('trail') ?? '').split(',') : [],
+    ...readPageTrail(search),
   };
 }
 
@@ -38,10 +41,7 @@ function urlOf(state: ListState): string {
   const search = new URLSearchParams();
   if (state.status) search.set('status', state.status);
   if (state.providerId) search.set('providerId', state.providerId);
-  if (state.cursor) {
-    search.set('cursor', state.cursor);
-    search.set('trail', state.trail.join(','));
-  }
+  writePageTrail(search, state);
   const text = search.toString();
   return text ? `/deliveries?${text}` : '/deliveries';
 }
@@ -79,17 +79,7 @@ export function DeliveriesPage() {
 
   const submit = (event: FormEvent): void => {
     event.preventDefault();
-    navigate(urlOf({ status, providerId, cursor: '', trail: [] }));
-  };
-  const pageNumber = state.cursor ? state.trail.length + 1 : 1;
-  const goOlder = (): void => {
-    if (!page?.nextCursor) return;
-    navigate(urlOf({ ...state, cursor: page.nextCursor, trail: [...state.trail, state.cursor] }));
-  };
-  const goNewer = (): void => {
-    const trail = [...state.trail];
-    const cursor = trail.pop() ?? '';
-    navigate(urlOf({ ...state, cursor, trail }));
+    navigate(urlOf({ status, providerId, ...FIRST_PAGE }));
   };
 
   return (
@@ -235,15 +225,11 @@ export function DeliveriesPage() {
           <p className="p-4 text-sm text-slate-600">No deliveries match.</p>
         )}
       </div>
-      <nav aria-label="Pages" className="mt-3 flex items-center justify-between gap-3">
-        <Button variant="secondary" onClick={goNewer} disabled={!state.cursor}>
-          ← Newer
-        </Button>
-        <span className="text-sm text-slate-600">Page {pageNumber}</span>
-        <Button variant="secondary" onClick={goOlder} disabled={!page?.nextCursor}>
-          Older →
-        </Button>
-      </nav>
+      <Pager
+        at={state}
+        nextCursor={page?.nextCursor}
+        onMove={(to) => navigate(urlOf({ ...state, ...to }))}
+      />
     </>
   );
 }

@@ -6,18 +6,22 @@ import { StatusBadge } from '../../components/Badges.js';
 import { Button } from '../../components/Button.js';
 import { LoadError } from '../../components/LoadError.js';
 import { PageHeader } from '../../components/PageHeader.js';
+import {
+  FIRST_PAGE,
+  Pager,
+  readPageTrail,
+  writePageTrail,
+  type PageTrail,
+} from '../../components/Pager.js';
 import { formatDateTime, shortId } from '../../format.js';
 import { Link, navigate, useLocation } from '../../router/router.js';
 
 const PAGE_SIZE = 25;
 const STATUSES: LeadStatus[] = ['new', 'allocated', 'unallocated'];
 
-interface ListState {
+interface ListState extends PageTrail {
   q: string;
   status: LeadStatus | '';
-  cursor: string;
-  /** Cursors of the pages before this one (the first page's is ''), so "Previous" works from a link. */
-  trail: string[];
 }
 
 function readState(search: URLSearchParams): ListState {
@@ -25,8 +29,7 @@ function readState(search: URLSearchParams): ListState {
   return {
     q: search.get('q') ?? '',
     status: (STATUSES as string[]).includes(status) ? (status as LeadStatus) : '',
-    cursor: search.get('cursor') ?? '',
-    trail: search.has('trail') ? (search.get('trail') ?? '').split(',') : [],
+    ...readPageTrail(search),
   };
 }
 
@@ -34,10 +37,7 @@ function urlOf(state: ListState): string {
   const search = new URLSearchParams();
   if (state.q) search.set('q', state.q);
   if (state.status) search.set('status', state.status);
-  if (state.cursor) {
-    search.set('cursor', state.cursor);
-    search.set('trail', state.trail.join(','));
-  }
+  writePageTrail(search, state);
   const text = search.toString();
   return text ? `/leads?${text}` : '/leads';
 }
@@ -71,18 +71,7 @@ export function LeadsPage() {
 
   const submit = (event: FormEvent): void => {
     event.preventDefault();
-    navigate(urlOf({ q: query.trim(), status, cursor: '', trail: [] }));
-  };
-
-  const pageNumber = state.cursor ? state.trail.length + 1 : 1;
-  const goOlder = (): void => {
-    if (!page?.nextCursor) return;
-    navigate(urlOf({ ...state, cursor: page.nextCursor, trail: [...state.trail, state.cursor] }));
-  };
-  const goNewer = (): void => {
-    const trail = [...state.trail];
-    const cursor = trail.pop() ?? '';
-    navigate(urlOf({ ...state, cursor, trail }));
+    navigate(urlOf({ q: query.trim(), status, ...FIRST_PAGE }));
   };
 
   return (
@@ -195,17 +184,12 @@ export function LeadsPage() {
           <p className="p-4 text-sm text-slate-600">No leads match.</p>
         )}
       </div>
-      <nav aria-label="Pages" className="mt-3 flex items-center justify-between gap-3">
-        <Button variant="secondary" onClick={goNewer} disabled={!state.cursor}>
-          ← Newer
-        </Button>
-        <span className="text-sm text-slate-600" data-testid="leads-page-number">
-          Page {pageNumber}
-        </span>
-        <Button variant="secondary" onClick={goOlder} disabled={!page?.nextCursor}>
-          Older →
-        </Button>
-      </nav>
+      <Pager
+        at={state}
+        nextCursor={page?.nextCursor}
+        onMove={(to) => navigate(urlOf({ ...state, ...to }))}
+        pageNumberTestId="leads-page-number"
+      />
     </>
   );
 }
