@@ -110,6 +110,8 @@ describe('settings', () => {
     await remaining.fill('4');
     await saveProvider(2);
     await waitForQuotas(dashboard, { P2: { remaining: 4, total: 10 } }, LIVE_WITHIN_MS);
+    // The other page's live update can land before this page has read the save's answer.
+    await provider(2).getByRole('alert').waitFor({ state: 'detached' });
     expect(await provider(2).getByRole('alert').count()).toBe(0);
     expect(await remaining.getAttribute('aria-invalid')).toBeNull();
   });
