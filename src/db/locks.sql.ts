@@ -161,12 +161,8 @@ export interface ClaimedDelivery {
   lead: { serviceId: number | null; fields: Record<LeadColumn, string | null>; extra: unknown };
 }
 
-interface ClaimedRow {
-  id: string;
-  lead_id: string;
-  provider_id: number;
-  attempts: number;
-  attempts_base: number;
+/** The endpoint columns of `provider_delivery`, as every statement reading them gets them. */
+export interface EndpointRow {
   url: string;
   method: 'POST' | 'PUT';
   format: 'json' | 'form';
@@ -176,6 +172,28 @@ interface ClaimedRow {
   max_attempts: number;
   accept_pattern: string | null;
   signing_secret: string | null;
+}
+
+export function toDeliveryConfig(row: EndpointRow): DeliveryConfig {
+  return {
+    url: row.url,
+    method: row.method,
+    format: row.format,
+    headers: row.headers,
+    fields: row.fields,
+    timeoutMs: row.timeout_ms,
+    maxAttempts: row.max_attempts,
+    acceptPattern: row.accept_pattern,
+    signingSecret: row.signing_secret,
+  };
+}
+
+interface ClaimedRow extends EndpointRow {
+  id: string;
+  lead_id: string;
+  provider_id: number;
+  attempts: number;
+  attempts_base: number;
   service_id: number | null;
   lead: Record<string, string | null>;
   extra: unknown;
@@ -204,17 +222,7 @@ function toClaimed(row: ClaimedRow): ClaimedDelivery {
     providerId: row.provider_id,
     attempt: row.attempts,
     attemptsSinceRequeue: row.attempts - row.attempts_base,
-    endpoint: {
-      url: row.url,
-      method: row.method,
-      format: row.format,
-      headers: row.headers,
-      fields: row.fields,
-      timeoutMs: row.timeout_ms,
-      maxAttempts: row.max_attempts,
-      acceptPattern: row.accept_pattern,
-      signingSecret: row.signing_secret,
-    },
+    endpoint: toDeliveryConfig(row),
     lead: { serviceId: row.service_id, fields: row.lead, extra: row.extra },
   };
 }

@@ -1,3 +1,4 @@
+import { toDeliveryConfig, type EndpointRow } from '../db/locks.sql.js';
 import type {
   DeliveryAttempt,
   DeliveryConfig,
@@ -299,35 +300,14 @@ export async function selectStoredDelivery(
   db: Pool | Tx,
   providerId: number,
 ): Promise<DeliveryConfig | null> {
-  const { rows } = await db.query<{
-    url: string;
-    method: 'POST' | 'PUT';
-    format: 'json' | 'form';
-    headers: Record<string, string>;
-    fields: Record<string, string> | null;
-    timeout_ms: number;
-    max_attempts: number;
-    accept_pattern: string | null;
-    signing_secret: string | null;
-  }>(
+  const { rows } = await db.query<EndpointRow>(
     `SELECT url, method, format, headers, fields, timeout_ms, max_attempts, accept_pattern,
             signing_secret
        FROM provider_delivery WHERE provider_id = $1`,
     [providerId],
   );
   const row = rows[0];
-  if (!row) return null;
-  return {
-    url: row.url,
-    method: row.method,
-    format: row.format,
-    headers: row.headers,
-    fields: row.fields,
-    timeoutMs: row.timeout_ms,
-    maxAttempts: row.max_attempts,
-    acceptPattern: row.accept_pattern,
-    signingSecret: row.signing_secret,
-  };
+  return row ? toDeliveryConfig(row) : null;
 }
 
 export async function providerExists(pool: Pool, providerId: number): Promise<boolean> {
