@@ -31,6 +31,7 @@ import {
   connectionLimits,
   limitConnections,
 } from './http/security/connections.js';
+import { registerDraining, type Draining } from './http/draining.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { generateRequestId, registerRequestContext } from './http/request-context.js';
 import { registerSecurity, registerSessionRoutes } from './http/security/index.js';
@@ -45,7 +46,10 @@ import { webhookRoutes } from './webhooks/webhook.routes.js';
 export interface AppDependencies {
   config: Config;
   pool: Pool;
-  /** Connection string for the dedicated LISTEN connection of the event stream. */
+  /**
+   * Connection string for the dedicated LISTEN connection of the event stream: a direct one
+   * (DATABASE_LISTEN_URL) when the pool's goes through a transaction pooler.
+   */
   databaseUrl: string;
   logger: Logger;
 }
@@ -60,6 +64,8 @@ declare module 'fastify' {
       dispatcher: Dispatcher;
       /** Where test tools are enabled: the buyer the demo providers deliver to. */
       demoBuyer: DemoBuyer | undefined;
+      /** Begun on SIGTERM (server.ts), before the app closes. */
+      draining: Draining;
     };
   }
 }
@@ -109,7 +115,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
         .send('{"ok":false,"error":"bad_request"}' as never);
     },
     clientErrorHandler: answerClientError,
-    return503OnClosing: true,
+    // Our own 503 while closing (http/draining.ts) carries Retry-After; Fastify's did not.
+    return503OnClosing: false,
   });
   const limits = connectionLimits(config);
   limitConnections(app, limits.maxConnections);
@@ -127,6 +134,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     notFoundPage: webBuilt ? (reply) => reply.sendFile('index.html') : undefined,
   });
   registerRequestContext(app);
+  const draining = registerDraining(app, new Set(['/health', '/ready']));
   const committed = new EventsCommitted();
   const ingest = new IngestService(pool, logger, committed, {
     maxConcurrent: config.INGEST_CONCURRENT_BATCHES,
@@ -178,7 +186,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const allocation = new AllocationService(pool, logger, committed, wakeDispatcher);
   const topology = new TopologyService(pool, committed, guardAddresses);
   const hub = new EventHub(pool, deps.databaseUrl, logger, committed);
-  app.decorate('leadflow', { ingest, allocation, hub, committed, dispatcher, demoBuyer });
+  app.decorate('leadflow', {
+    ingest,
+    allocation,
+    hub,
+    committed,
+    dispatcher,
+    demoBuyer,
+    draining,
+  });
   app.addHook('onReady', () => hub.start());
   app.addHook('onReady', async () => dispatcher.start());
   app.addHook('preClose', () => hub.stop());
@@ -190,7 +206,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   const api = app.withTypeProvider<ZodTypeProvider>();
   registerSessionRoutes(app, sessionRoutes);
-  await api.register(healthRoutes, { pool });
+  await api.register(healthRoutes, { pool, draining });
   await api.register(ingestRoutes, { ingest, allocation });
   await api.register(allocationRoutes, { pool });
   await api.register(webhookRoutes, { pool, committed, secret: config.WEBHOOK_SECRET });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDatabaseUrl } from './db/connection-url.js';
 
 const booleanFlag = z
   .enum(['0', '1', 'true', 'false', ''])
@@ -19,8 +20,24 @@ const byteSize = z.coerce.number().int().positive();
 
 export const DEFAULT_EMBEDDED_PG_PORT = 54329;
 
+// libpq's URL, host lists and target_session_attrs included (src/db/connection-url.ts).
+const databaseUrl = z.string().superRefine((value, context) => {
+  try {
+    parseDatabaseUrl(value);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
+
 export const configSchema = z.object({
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_URL: databaseUrl.optional(),
+  // Set when DATABASE_URL is a transaction pooler (PgBouncer): a direct connection to the
+  // same database for the event stream's LISTEN, and DATABASE_URL then gets no session state
+  // (no startup parameters, no named prepared statements). See README "Running in production".
+  DATABASE_LISTEN_URL: databaseUrl.optional(),
+  // On SIGTERM, how long /ready answers 503 (and new requests 503 + Retry-After) before the
+  // port closes, so a load balancer probing /ready stops routing here first.
+  DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('.data'),

@@ -1,11 +1,13 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { resolveDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { describeDatabaseUrl } from './db/connection-url.js';
 import { createPool } from './db/pool.js';
 import { warnIfExposed } from './http/security/index.js';
 import { seedDemo } from './topology/seed.js';
@@ -14,6 +16,8 @@ import { StartupError } from './errors.js';
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
+  /** /ready answers 503 and new requests 503 + Retry-After for `delayMs`, then close(). */
+  drainAndClose(delayMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -24,7 +28,13 @@ export interface RunningServer {
  */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const database = await resolveDatabase(config, logger);
-  const pool = createPool({ connectionString: database.url, max: config.DB_POOL_SIZE, logger });
+  // A DATABASE_LISTEN_URL beside it says DATABASE_URL is a transaction pooler (SPEC §12).
+  const pool = createPool({
+    connectionString: database.url,
+    max: config.DB_POOL_SIZE,
+    logger,
+    transactionPooling: config.DATABASE_LISTEN_URL !== undefined,
+  });
   const seedsDemo = database.embedded !== undefined || config.SEED_DEMO;
   try {
     await migrate(pool, logger).catch((error: unknown) => {
@@ -36,7 +46,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await database.embedded?.stop();
     throw error;
   }
-  const app = await buildApp({ config, pool, databaseUrl: database.url, logger });
+  const app = await buildApp({
+    config,
+    pool,
+    databaseUrl: config.DATABASE_LISTEN_URL ?? database.url,
+    logger,
+  });
   let url: string;
   try {
     url = await app.listen({ port: config.PORT, host: config.HOST });
@@ -66,15 +81,21 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   );
   warnIfExposed(config, logger);
   let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await app.close();
+      await pool.end();
+      await database.embedded?.stop();
+    })());
   return {
     app,
     url,
-    close: () =>
-      (closing ??= (async () => {
-        await app.close();
-        await pool.end();
-        await database.embedded?.stop();
-      })()),
+    drainAndClose: async (delayMs) => {
+      app.leadflow.draining.begin();
+      if (delayMs > 0) await sleep(delayMs);
+      await close();
+    },
+    close,
   };
 }
 
@@ -85,10 +106,14 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   // with process.exit(128 + n) at once: in-flight requests cut off, exit code 143. Shutdown
   // is ours alone: close-with-grace drains the app, then the pool, then the embedded database.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
-  closeWithGrace({ delay: 25_000, logger }, async ({ signal, err }) => {
-    if (err) logger.error({ err }, 'shutting down after an error');
-    else logger.info({ signal }, 'shutting down');
-    await server.close();
+  closeWithGrace({ delay: config.DRAIN_DELAY_MS + 25_000, logger }, async ({ signal, err }) => {
+    if (err) {
+      logger.error({ err }, 'shutting down after an error');
+      await server.close();
+      return;
+    }
+    logger.info({ signal, drainDelayMs: config.DRAIN_DELAY_MS }, 'draining, then shutting down');
+    await server.drainAndClose(config.DRAIN_DELAY_MS);
   });
 }
 
@@ -102,8 +127,7 @@ function unreachableDatabase(error: unknown, url: string | undefined): unknown {
   const code = (error as { code?: string }).code;
   if (url === undefined || code === undefined) return error;
   if (!CONNECTION_FAILURES.has(code) && !ACCESS_FAILURES.has(code)) return error;
-  const target = new URL(url);
-  const where = `${target.hostname}:${target.port || 5432}${target.pathname}`;
+  const where = describeDatabaseUrl(url);
   return new StartupError(
     `cannot use the database in DATABASE_URL (${where}): ${(error as Error).message} — check that PostgreSQL runs there and the URL's user, password and database are right`,
   );

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { clientOptions } from './connection-url.js';
 
 // bigint (int8) and numeric come back as strings by default; counts and ids we read fit in
 // a double, so parse int8 as number (event ids and raw ids stay far below 2^53).
@@ -21,18 +22,29 @@ export interface PoolOptions {
   max: number;
   logger?: Logger;
   applicationName?: string;
+  /**
+   * The URL is a transaction pooler (PgBouncer `pool_mode = transaction`): consecutive
+   * statements may run on different server sessions, so nothing may rely on session state.
+   */
+  transactionPooling?: boolean;
 }
+
+/** Pools whose connections are a transaction pooler's; see statementName. */
+const transactionPooled = new WeakSet<Pool>();
 
 export function createPool(options: PoolOptions): Pool {
   const pool = new pg.Pool({
-    connectionString: options.connectionString,
+    ...clientOptions(options.connectionString),
     max: options.max,
     application_name: options.applicationName ?? 'leadflow',
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     // A statement may wait on row locks behind a long queue; a minute means something is wrong.
-    statement_timeout: 60_000,
+    // PgBouncer 1.18 refuses this startup parameter ("unsupported startup parameter"), so
+    // behind it the pooler's connect_query sets it on each server connection (deploy/).
+    ...(options.transactionPooling ? {} : { statement_timeout: 60_000 }),
   });
+  if (options.transactionPooling) transactionPooled.add(pool);
   // An idle client losing its connection (database restart, pg_terminate_backend) must not
   // crash the process; the pool drops it and the next checkout connects afresh.
   pool.on('error', (error: Error & { code?: string }) =>
@@ -49,6 +61,15 @@ export function createPool(options: PoolOptions): Pool {
     ),
   );
   return pool;
+}
+
+/**
+ * The name to prepare a hot statement under, or none behind a transaction pooler: a named
+ * statement lives in one server session, and PgBouncer 1.18 sends the next Bind to whichever
+ * session is free ("prepared statement … does not exist").
+ */
+export function statementName(pool: Pool, name: string): string | undefined {
+  return transactionPooled.has(pool) ? undefined : name;
 }
 
 /** Callbacks of the transactions in progress; an entry lives from BEGIN to the client's release. */

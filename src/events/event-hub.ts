@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { createClient } from '../db/connection-url.js';
 import type { Pool } from '../db/pool.js';
 import type { StoredEvent } from '../contracts/index.js';
 import type { EventsCommitted } from './events-committed.js';
@@ -105,10 +106,8 @@ export class EventHub {
 
   private async connect(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
-      const client = new pg.Client({
-        connectionString: this.connectionString,
-        application_name: 'leadflow-events',
-      });
+      // A host list (primary + standbys) is tried in order, as libpq would.
+      const client = createClient(this.connectionString, { application_name: 'leadflow-events' });
       // Listening before connect: an error read together with the connection's first
       // ReadyForQuery (a backend terminated right after startup) reaches 'error' before the
       // code after `await client.connect()` runs, and with no listener it crashes the process.

@@ -2,7 +2,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { health, notReady, okBody } from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
 
-export const healthRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { pool }) => {
+export const healthRoutes: FastifyPluginAsyncZod<{
+  pool: Pool;
+  draining: { readonly active: boolean };
+}> = async (app, { pool, draining }) => {
   app.get(
     '/health',
     {
@@ -22,11 +25,18 @@ export const healthRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, {
       config: { access: 'open' },
       schema: {
         tags: ['operations'],
-        summary: '200 when the database answers, 503 otherwise',
+        summary: '200 when the database answers and the instance is not draining, 503 otherwise',
         response: { 200: okBody, 503: notReady },
       },
     },
     async (_request, reply) => {
+      // SPEC §12: a draining instance still answers in-flight work, but takes no new work.
+      if (draining.active) {
+        return reply
+          .status(503)
+          .header('retry-after', '1')
+          .send({ ok: false as const, error: 'unavailable' as const });
+      }
       try {
         // A short timeout: a load balancer asks often and must not queue behind a dead pool.
         await Promise.race([

@@ -1,5 +1,5 @@
 import { lockFailedRaw } from '../db/locks.sql.js';
-import type { Pool, Tx } from '../db/pool.js';
+import { statementName, type Pool, type Tx } from '../db/pool.js';
 import { ANNOUNCE_EVENT_WRITER } from '../events/events.sql.js';
 import { LEAD_COLUMNS } from '../contracts/lead-columns.js';
 import type { LeadFields } from './normalize.js';
@@ -97,7 +97,7 @@ export async function insertLeadBatch(
     created: boolean;
   }>({
     // Named, so each connection parses and plans it once (planning was 0.3 ms per batch).
-    name: 'insert-lead-batch',
+    name: statementName(pool, 'insert-lead-batch'),
     text: `WITH input AS MATERIALIZED (
        SELECT input.*, nextval('leads_raw_id_seq') AS raw_id
          FROM json_to_recordset($1::json) AS input(
