@@ -237,6 +237,8 @@ export async function startInstance(
 
 export interface Answer {
   status: number | null;
+  /** When the answer (or the connection failure) arrived, ms since the epoch. */
+  at?: number;
   retryAfter?: string;
   body?: Record<string, unknown>;
   error?: string;
@@ -300,7 +302,7 @@ export async function sendUntilAnswered(
   const deadline = Date.now() + giveUpAfterMs;
   for (;;) {
     const answer = await postJson(url, body, { 'idempotency-key': key });
-    log.push(answer);
+    log.push({ ...answer, at: Date.now() });
     if (answer.status !== null && answer.status !== 503) return answer;
     if (Date.now() > deadline) return answer;
     const wait = answer.retryAfter ? Math.min(Number(answer.retryAfter) * 1000, 1000) : 100;
