@@ -26,7 +26,8 @@ export async function spawnServer(
     port,
     timeoutMs = 30_000,
     openFileLimit,
-  }: { port?: number; timeoutMs?: number; openFileLimit?: number } = {},
+    cwd = projectRoot,
+  }: { port?: number; timeoutMs?: number; openFileLimit?: number; cwd?: string } = {},
 ): Promise<ServerProcess> {
   const chosenPort = port ?? (await freePort());
   const node = [process.execPath, '--import', 'tsx', 'src/cli.ts', 'serve'];
@@ -36,7 +37,7 @@ export async function spawnServer(
       ? node
       : ['bash', '-c', `ulimit -n ${openFileLimit} && exec "$@"`, 'bash', ...node];
   const child = spawn(command!, args, {
-    cwd: projectRoot,
+    cwd,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
