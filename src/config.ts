@@ -133,5 +133,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
     );
   }
+  // The embedded PostgreSQL has no pooler in front: a listen URL beside it means a mistake.
+  if (result.data.DATABASE_LISTEN_URL && !result.data.DATABASE_URL) {
+    throw new ConfigError([
+      'DATABASE_LISTEN_URL: set only with DATABASE_URL (the pooler it bypasses for LISTEN)',
+    ]);
+  }
   return result.data;
 }

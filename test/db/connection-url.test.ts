@@ -34,6 +34,9 @@ describe('libpq URLs with host lists (SPEC §12)', () => {
     expect(() => loadConfig({ DATABASE_LISTEN_URL: 'postgres://a,,b/x' })).toThrow(
       /DATABASE_LISTEN_URL: has an empty host/,
     );
+    expect(() => loadConfig({ DATABASE_LISTEN_URL: 'postgres://db/x' })).toThrow(
+      /DATABASE_LISTEN_URL: set only with DATABASE_URL/,
+    );
     expect(() =>
       loadConfig({ DATABASE_URL: 'postgres://db/x?target_session_attrs=read-only' }),
     ).toThrow(/target_session_attrs must be any or read-write/);
