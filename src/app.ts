@@ -12,11 +12,12 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { allocationRoutes } from './allocation/allocation.routes.js';
+import { auditRoutes } from './audit/audit.routes.js';
 import { AllocationService } from './allocation/allocation.service.js';
 import { testToolsEnabled, type Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import { deliveryRoutes } from './delivery/delivery.routes.js';
-import { DeliveryTestService } from './delivery/delivery.service.js';
+import { DeliveryRetries, DeliveryTestService } from './delivery/delivery.service.js';
 import { DemoBuyer } from './delivery/demo-buyer.js';
 import { demoBuyerRoutes } from './delivery/demo-buyer.routes.js';
 import { Dispatcher } from './delivery/dispatcher.js';
@@ -197,10 +198,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await api.register(eventsRoutes, { hub, maxClients: limits.maxSseClients });
   await api.register(topologyRoutes, { pool, topology });
   await api.register(leadsRoutes, { pool });
+  await api.register(auditRoutes, { pool });
   await api.register(deliveryRoutes, {
     pool,
     requeued: wakeDispatcher,
     tests: new DeliveryTestService(pool, dispatcher.sender, guardAddresses),
+    retries: new DeliveryRetries(pool),
   });
   if (demoBuyer) await api.register(demoBuyerRoutes, { buyer: demoBuyer });
   await registerWebApp(app, webBuilt);

@@ -53,7 +53,7 @@ async function readBody(response: Response): Promise<Record<string, unknown>> {
 }
 
 export async function send<T = Record<string, unknown>>(
-  method: 'GET' | 'POST' | 'PATCH',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
@@ -78,7 +78,7 @@ export async function send<T = Record<string, unknown>>(
  * ApiError. The query client's caches see every error, which is where a 401 is handled.
  */
 export async function call<T>(
-  method: 'GET' | 'POST' | 'PATCH',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
 ): Promise<T> {
