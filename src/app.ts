@@ -72,6 +72,7 @@ const WEB_ROUTES = [
   '/leads/*',
   '/deliveries',
   '/settings',
+  '/audit',
   '/login',
 ];
 

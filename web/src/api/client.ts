@@ -1,4 +1,5 @@
 import type { FieldError } from '../../../src/contracts/index.js';
+import { plainMessage } from './plainMessages.js';
 
 /** A non-2xx answer, carrying the API's `{ ok: false, error, … }` body. */
 export class ApiError extends Error {
@@ -15,17 +16,22 @@ export class ApiError extends Error {
   get fieldErrors(): FieldError[] {
     const details = this.body['details'];
     const errors: FieldError[] = Array.isArray(details)
-      ? details.filter(
-          (detail): detail is FieldError =>
-            typeof detail === 'object' &&
-            detail !== null &&
-            typeof (detail as FieldError).path === 'string' &&
-            typeof (detail as FieldError).message === 'string',
-        )
+      ? details
+          .filter(
+            (detail): detail is FieldError =>
+              typeof detail === 'object' &&
+              detail !== null &&
+              typeof (detail as FieldError).path === 'string' &&
+              typeof (detail as FieldError).message === 'string',
+          )
+          .map((detail) => ({ path: detail.path, message: plainMessage(detail.message) }))
       : [];
     const unknown = this.body['providerIds'];
     if (this.code === 'unknown_provider' && Array.isArray(unknown)) {
-      errors.push({ path: 'providers', message: `unknown provider ids: ${unknown.join(', ')}` });
+      errors.push({
+        path: 'providers',
+        message: `No such provider (or archived): ${unknown.map((id) => `#${String(id)}`).join(', ')}`,
+      });
     }
     return errors;
   }
