@@ -76,6 +76,16 @@ const WEB_ROUTES = [
   '/login',
 ];
 
+const DOCS_BACK_LINK = `document.addEventListener('DOMContentLoaded', function () {
+  var link = document.createElement('a');
+  link.href = '/dashboard';
+  link.textContent = '\u2190 Back to the Leadflow dashboard';
+  link.setAttribute('data-testid', 'docs-back-link');
+  link.style.cssText = 'display:block;padding:10px 20px;font:600 14px sans-serif;color:#1e40af;background:#f1f5f9;border-bottom:1px solid #cbd5e1';
+  document.body.insertBefore(link, document.body.firstChild);
+});
+`;
+
 /** Builds the whole HTTP app without listening, so tests can `inject` or listen on port 0. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const { config, pool, logger } = deps;
@@ -157,7 +167,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    // A way back to the dashboard above Swagger UI's own page. A script file, not inline: the
+    // page's Content-Security-Policy allows scripts from this origin only.
+    theme: {
+      title: 'Leadflow API',
+      js: [{ filename: 'back-to-dashboard.js', content: DOCS_BACK_LINK }],
+    },
+  });
   app.get('/openapi.json', { config: { access: 'admin' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

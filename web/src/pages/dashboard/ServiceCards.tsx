@@ -14,17 +14,24 @@ function ProviderChip({
   next?: boolean;
   kind: 'static' | 'pool';
 }) {
-  const empty = !provider || provider.remainingQuota === 0 || !provider.active;
+  // Two reasons a provider is skipped, told apart: switched off (or archived, gone from the
+  // list) versus out of quota until the next reset.
+  const state =
+    !provider || !provider.active ? 'inactive' : provider.remainingQuota === 0 ? 'exhausted' : 'ok';
   const border = kind === 'static' ? 'border-indigo-700' : 'border-teal-700';
   // Grey and dashed rather than faded: opacity took the text below 4.5:1.
-  const look = empty
-    ? `${border} border-dashed bg-slate-50 text-slate-600`
-    : kind === 'static'
-      ? `${border} bg-indigo-50 text-indigo-900`
-      : `${border} bg-teal-50 text-teal-900`;
+  const look =
+    state === 'inactive'
+      ? `${border} border-dashed bg-slate-100 text-slate-600 line-through decoration-slate-500`
+      : state === 'exhausted'
+        ? `${border} border-dashed bg-amber-50 text-amber-900`
+        : kind === 'static'
+          ? `${border} bg-indigo-50 text-indigo-900`
+          : `${border} bg-teal-50 text-teal-900`;
   return (
     <li
       data-provider={provider?.name}
+      data-state={state}
       aria-current={next ? 'true' : undefined}
       title={next ? 'Round-robin pointer: the pool walk starts here for the next lead' : undefined}
       className={`relative inline-flex items-center gap-1 rounded-md border px-2 py-1 text-sm font-medium transition-shadow duration-300 ${look} ${next ? 'ring-2 ring-amber-500 ring-offset-2' : ''}`}
@@ -36,6 +43,11 @@ function ProviderChip({
       )}
       {provider?.name ?? '?'}
       <span className="text-xs font-normal tabular-nums">{provider?.remainingQuota ?? 0}</span>
+      {state !== 'ok' && (
+        <span className="text-xs font-normal no-underline" data-testid="chip-state">
+          {state === 'inactive' ? 'off' : 'no quota'}
+        </span>
+      )}
       {next && <span className="sr-only">(next in round robin)</span>}
     </li>
   );
