@@ -151,3 +151,43 @@ describe('archiving a provider (DELETE /api/providers/:id)', () => {
     expect((await call('DELETE', `/api/providers/${provider.id}`)).status).toBe(404);
   });
 });
+
+describe('archiving under load', () => {
+  it('splits concurrent senders cleanly: each is allocated before the archive or refused after, never half', async () => {
+    const provider = (await call('POST', '/api/providers', { name: 'Busy', quota: 100_000 })).body;
+    const id: number = (
+      await call('POST', '/api/services', {
+        slug: 'busy',
+        name: 'Busy',
+        providersPerLead: 1,
+        pool: [provider.id],
+      })
+    ).body.service.id;
+    const send = () => call('POST', '/api/request-service', { serviceId: id });
+    const before = await Promise.all(Array.from({ length: 20 }, send));
+    const during = Array.from({ length: 150 }, send);
+    const archived = await call('DELETE', `/api/services/${id}`);
+    expect(archived.status).toBe(200);
+    const after = await Promise.all(Array.from({ length: 20 }, send));
+    const answers = [...before, ...(await Promise.all(during)), ...after];
+
+    expect(new Set(answers.map((answer) => answer.status))).toEqual(new Set([201, 404]));
+    expect(before.every((answer) => answer.status === 201)).toBe(true);
+    expect(after.every((answer) => answer.body.error === 'service_not_found')).toBe(true);
+    const allocated = answers.filter((answer) => answer.status === 201).length;
+    const { rows } = await db.pool.query<{ count: number; taken: number }>(
+      `SELECT (SELECT count(*)::int FROM allocations WHERE service_id = $1) AS count,
+              (SELECT quota - remaining_quota FROM providers WHERE id = $2) AS taken`,
+      [id, provider.id],
+    );
+    // Every 201 has its allocation and its quota, and no refused sender took either.
+    expect(rows[0]).toEqual({ count: allocated, taken: allocated });
+  });
+
+  it('refuses ids that cannot be a row with 400, never a 500', async () => {
+    for (const path of ['abc', '0', '-1', '1e3', '99999999999']) {
+      expect((await call('DELETE', `/api/services/${path}`)).status, path).toBe(400);
+      expect((await call('DELETE', `/api/providers/${path}`)).status, path).toBe(400);
+    }
+  });
+});
