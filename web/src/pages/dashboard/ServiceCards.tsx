@@ -6,10 +6,13 @@ export interface ServiceCardsProps {
 }
 
 function ProviderChip({
+  id,
   provider,
   next = false,
   kind,
 }: {
+  id: number;
+  /** Undefined for an archived member: the live list no longer has it. */
   provider: Provider | undefined;
   next?: boolean;
   kind: 'static' | 'pool';
@@ -41,11 +44,11 @@ function ProviderChip({
           ▶
         </span>
       )}
-      {provider?.name ?? '?'}
+      {provider?.name ?? `#${id}`}
       <span className="text-xs font-normal tabular-nums">{provider?.remainingQuota ?? 0}</span>
       {state !== 'ok' && (
         <span className="text-xs font-normal no-underline" data-testid="chip-state">
-          {state === 'inactive' ? 'off' : 'no quota'}
+          {!provider ? 'archived' : state === 'inactive' ? 'off' : 'no quota'}
         </span>
       )}
       {next && <span className="sr-only">(next in round robin)</span>}
@@ -81,7 +84,7 @@ export function ServiceCards({ services, providers }: ServiceCardsProps) {
               {service.static.length > 0 ? (
                 <ol className="flex flex-wrap gap-1.5" aria-label={`${service.name} static`}>
                   {service.static.map((id) => (
-                    <ProviderChip key={id} provider={byId.get(id)} kind="static" />
+                    <ProviderChip key={id} id={id} provider={byId.get(id)} kind="static" />
                   ))}
                 </ol>
               ) : (
@@ -97,6 +100,7 @@ export function ServiceCards({ services, providers }: ServiceCardsProps) {
                   {service.pool.map((id, index) => (
                     <ProviderChip
                       key={id}
+                      id={id}
                       provider={byId.get(id)}
                       kind="pool"
                       next={index === service.pointer}
