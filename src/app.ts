@@ -12,11 +12,12 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { allocationRoutes } from './allocation/allocation.routes.js';
+import { auditRoutes } from './audit/audit.routes.js';
 import { AllocationService } from './allocation/allocation.service.js';
 import { testToolsEnabled, type Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import { deliveryRoutes } from './delivery/delivery.routes.js';
-import { DeliveryTestService } from './delivery/delivery.service.js';
+import { DeliveryRetries, DeliveryTestService } from './delivery/delivery.service.js';
 import { DemoBuyer } from './delivery/demo-buyer.js';
 import { demoBuyerRoutes } from './delivery/demo-buyer.routes.js';
 import { Dispatcher } from './delivery/dispatcher.js';
@@ -77,8 +78,19 @@ const WEB_ROUTES = [
   '/leads/*',
   '/deliveries',
   '/settings',
+  '/audit',
   '/login',
 ];
+
+const DOCS_BACK_LINK = `document.addEventListener('DOMContentLoaded', function () {
+  var link = document.createElement('a');
+  link.href = '/dashboard';
+  link.textContent = '\u2190 Back to the Leadflow dashboard';
+  link.setAttribute('data-testid', 'docs-back-link');
+  link.style.cssText = 'display:block;padding:10px 20px;font:600 14px sans-serif;color:#1e40af;background:#f1f5f9;border-bottom:1px solid #cbd5e1';
+  document.body.insertBefore(link, document.body.firstChild);
+});
+`;
 
 /** Builds the whole HTTP app without listening, so tests can `inject` or listen on port 0. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
@@ -163,7 +175,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    // A way back to the dashboard above Swagger UI's own page. A script file, not inline: the
+    // page's Content-Security-Policy allows scripts from this origin only.
+    theme: {
+      title: 'Leadflow API',
+      js: [{ filename: 'back-to-dashboard.js', content: DOCS_BACK_LINK }],
+    },
+  });
   app.get('/openapi.json', { config: { access: 'admin' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );
@@ -213,10 +233,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await api.register(eventsRoutes, { hub, maxClients: limits.maxSseClients });
   await api.register(topologyRoutes, { pool, topology });
   await api.register(leadsRoutes, { pool });
+  await api.register(auditRoutes, { pool });
   await api.register(deliveryRoutes, {
     pool,
     requeued: wakeDispatcher,
     tests: new DeliveryTestService(pool, dispatcher.sender, guardAddresses),
+    retries: new DeliveryRetries(pool),
   });
   if (demoBuyer) await api.register(demoBuyerRoutes, { buyer: demoBuyer });
   await registerWebApp(app, webBuilt);

@@ -43,7 +43,6 @@ function resultFromRows(serviceId: number, rows: AllocationRow[]): AllocationRes
  */
 export class AllocationService {
   private readonly batchers = new Map<number, Batcher<string, AllocationResult>>();
-  private readonly servicesById = new Map<number, ServiceRef>();
 
   constructor(
     private readonly pool: Pool,
@@ -54,8 +53,8 @@ export class AllocationService {
   ) {}
 
   /**
-   * A service by id or slug. Ids found are cached (services are never deleted, so an id stays
-   * valid); slugs can be renamed, so they are always looked up.
+   * A live service by id or slug. Not cached: a service archived on any instance must answer
+   * `service_not_found` from the next request on (one primary-key or unique-index probe).
    */
   async findService(reference: number | string): Promise<ServiceRef | null> {
     // References no service can have are not worth a query, and some would fail one (an id
@@ -63,11 +62,7 @@ export class AllocationService {
     if (typeof reference === 'number' ? !isIntegerId(reference) : !SLUG_PATTERN.test(reference)) {
       return null;
     }
-    const cached = typeof reference === 'number' ? this.servicesById.get(reference) : undefined;
-    if (cached) return cached;
-    const service = await selectServiceByReference(this.pool, reference);
-    if (service) this.servicesById.set(service.id, service);
-    return service;
+    return selectServiceByReference(this.pool, reference);
   }
 
   /** Allocates a stored lead; a lead allocated before gets its first answer again. */

@@ -13,8 +13,8 @@ export async function selectServiceByReference(
 ): Promise<ServiceRef | null> {
   const { rows } = await pool.query<ServiceRef>(
     typeof reference === 'number'
-      ? 'SELECT id, slug FROM services WHERE id = $1'
-      : 'SELECT id, slug FROM services WHERE slug = $1',
+      ? 'SELECT id, slug FROM services WHERE id = $1 AND archived_at IS NULL'
+      : 'SELECT id, slug FROM services WHERE slug = $1 AND archived_at IS NULL',
     [reference],
   );
   return rows[0] ?? null;

@@ -5,7 +5,7 @@ import { EVENT_TYPES, type EventType } from './event-types.js';
 import { provider, service } from './topology.js';
 import { resetProvider } from './webhooks.js';
 
-const change = z.enum(['created', 'updated']);
+const change = z.enum(['created', 'updated', 'archived']);
 
 /** A delivery that reached a final state, on its last attempt. */
 const deliveryOutcome = z.object({

@@ -4,6 +4,7 @@
  * browser bundle imports this module.
  */
 export * from './allocation.js';
+export * from './audit.js';
 export * from './common.js';
 export * from './delivery.js';
 export * from './demo.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { rowId, storableText } from './common.js';
+import { rowId, storableText, timestamp } from './common.js';
 import { deliveryConfigInput, deliveryConfigView, deliveryState } from './delivery.js';
 
 /**
@@ -18,6 +18,7 @@ export const provider = z.object({
   quota: z.number().int(),
   remainingQuota: z.number().int(),
   active: z.boolean(),
+  archivedAt: timestamp.nullable().describe('Set once archived: never allocated, not editable'),
 });
 export type Provider = z.infer<typeof provider>;
 
@@ -36,6 +37,9 @@ export const service = z.object({
   static: z.array(z.number().int()),
   pool: z.array(z.number().int()),
   pointer: z.number().int().describe('Index into `pool` where the next round-robin walk starts'),
+  archivedAt: timestamp
+    .nullable()
+    .describe('Set once archived: `service_not_found` to senders, not editable'),
 });
 export type Service = z.infer<typeof service>;
 
@@ -83,3 +87,14 @@ export type ServicePatch = z.infer<typeof servicePatch>;
 
 export const newService = servicePatch.required({ slug: true, name: true });
 export type NewService = z.infer<typeof newService>;
+
+/** `GET /api/providers` and `/api/services`: archived ones only when asked for. */
+export const topologyListQuery = z
+  .object({
+    archived: z
+      .enum(['exclude', 'include'])
+      .default('exclude')
+      .describe('`include` lists archived ones too (with `archivedAt` set)'),
+  })
+  .strict();
+export type TopologyListQuery = z.infer<typeof topologyListQuery>;

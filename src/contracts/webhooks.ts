@@ -17,5 +17,5 @@ export const resetQuotaResponse = z.union([
 export type ResetQuotaResponse = z.infer<typeof resetQuotaResponse>;
 
 /** A provider refilled by a reset, as the `quota.reset` event lists it. */
-export const resetProvider = provider.omit({ active: true });
+export const resetProvider = provider.omit({ active: true, archivedAt: true });
 export type ResetProvider = z.infer<typeof resetProvider>;

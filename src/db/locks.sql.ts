@@ -30,7 +30,7 @@ export interface LockedAllocationState {
   providersPerLead: number;
 }
 
-/** Step 1: null when the service does not exist. */
+/** Step 1: null when the service does not exist or is archived. */
 export async function lockAllocationState(
   tx: Tx,
   serviceId: number,
@@ -38,7 +38,7 @@ export async function lockAllocationState(
   const { rows } = await tx.query<{ pool_pointer: number; providers_per_lead: number }>(
     `SELECT st.pool_pointer, s.providers_per_lead
        FROM allocation_state st JOIN services s ON s.id = st.service_id
-      WHERE st.service_id = $1
+      WHERE st.service_id = $1 AND s.archived_at IS NULL
         FOR UPDATE OF st`,
     [serviceId],
   );
@@ -52,6 +52,7 @@ export interface LockedProvider {
   quota: number;
   remainingQuota: number;
   active: boolean;
+  archived: boolean;
   deliveryPaused: boolean;
 }
 
@@ -67,9 +68,10 @@ export async function lockProviders(tx: Tx, ids: number[] | null): Promise<Locke
     quota: number;
     remaining_quota: number;
     active: boolean;
+    archived: boolean;
     delivery_paused: boolean;
   }>(
-    `SELECT p.id, p.name, p.quota, p.remaining_quota, p.active,
+    `SELECT p.id, p.name, p.quota, p.remaining_quota, p.active, p.archived_at IS NOT NULL AS archived,
             c.paused_at IS NOT NULL AS delivery_paused
        FROM providers p LEFT JOIN provider_delivery c ON c.provider_id = p.id
       WHERE $1::int[] IS NULL OR p.id = ANY($1::int[])
@@ -82,6 +84,7 @@ export async function lockProviders(tx: Tx, ids: number[] | null): Promise<Locke
     quota: row.quota,
     remainingQuota: row.remaining_quota,
     active: row.active,
+    archived: row.archived,
     deliveryPaused: row.delivery_paused,
   }));
 }

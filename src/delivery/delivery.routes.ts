@@ -15,27 +15,27 @@ import {
   idParams,
 } from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
-import { AppError, NotFound } from '../errors.js';
+import { NotFound } from '../errors.js';
+import { actorOf } from '../http/actor.js';
 import {
-  requeueDelivery,
-  requeueProviderDeliveries,
   selectAttempts,
   selectDeliveries,
   selectDelivery,
   selectDeliveryStats,
 } from './delivery.sql.js';
-import type { DeliveryTestService } from './delivery.service.js';
+import type { DeliveryRetries, DeliveryTestService } from './delivery.service.js';
 
 export interface DeliveryRoutesOptions {
   pool: Pool;
   /** Wakes this instance's dispatcher after a re-queue. */
   requeued: () => void;
   tests: DeliveryTestService;
+  retries: DeliveryRetries;
 }
 
 export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = async (
   app,
-  { pool, requeued, tests },
+  { pool, requeued, tests, retries },
 ) => {
   app.get(
     '/api/deliveries/stats',
@@ -73,7 +73,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
         },
       },
     },
-    async (request) => tests.sendTest(request.params.id, request.body.delivery),
+    async (request) => tests.sendTest(request.params.id, request.body.delivery, actorOf(request)),
   );
 
   app.get(
@@ -124,16 +124,9 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const queued = await requeueDelivery(pool, request.params.id);
-      if (queued) {
-        requeued();
-        return queued;
-      }
-      const found = await selectDelivery(pool, request.params.id);
-      if (!found) throw new NotFound('delivery_not_found');
-      throw new AppError(409, 'conflict', {
-        details: [{ path: 'status', message: `a ${found.status} delivery cannot be retried` }],
-      });
+      const queued = await retries.retryOne(request.params.id, actorOf(request));
+      requeued();
+      return queued;
     },
   );
 
@@ -149,10 +142,10 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const count = await requeueProviderDeliveries(
-        pool,
+      const count = await retries.retryProvider(
         request.body.providerId,
         request.body.status,
+        actorOf(request),
       );
       if (count > 0) requeued();
       return { ok: true as const, requeued: count };

@@ -1,10 +1,18 @@
 import { cleanText } from '../ingest/normalize.js';
 import { randomUUID } from 'node:crypto';
-import type { DeliveryConfigRequest, DeliveryTestAnswer } from '../contracts/index.js';
-import type { Pool } from '../db/pool.js';
+import { insertAudit } from '../audit/audit.sql.js';
+import type { Delivery, DeliveryConfigRequest, DeliveryTestAnswer } from '../contracts/index.js';
+import { transaction, type Pool } from '../db/pool.js';
 import { AppError, NotFound, ValidationFailed } from '../errors.js';
 import { refuseUrl } from './address-guard.js';
-import { insertDeliveryTest, providerExists, selectStoredDelivery } from './delivery.sql.js';
+import {
+  insertDeliveryTest,
+  providerExists,
+  requeueDelivery,
+  requeueProviderDeliveries,
+  selectDelivery,
+  selectStoredDelivery,
+} from './delivery.sql.js';
 import { classify } from './outcome.js';
 import { testPayload } from './payload.js';
 import { resolveSecrets } from './secrets.js';
@@ -35,6 +43,7 @@ export class DeliveryTestService {
   async sendTest(
     providerId: number,
     given: DeliveryConfigRequest | undefined,
+    actor: string,
   ): Promise<DeliveryTestAnswer> {
     if (!(await providerExists(this.pool, providerId))) throw new NotFound('provider_not_found');
     const stored = await selectStoredDelivery(this.pool, providerId);
@@ -79,7 +88,65 @@ export class DeliveryTestService {
       responseExcerpt:
         result.kind === 'response' ? cleanText(result.body.slice(0, EXCERPT_CHARS)) : null,
     };
-    await insertDeliveryTest(this.pool, answer);
+    await transaction(this.pool, async (tx) => {
+      await insertDeliveryTest(tx, answer);
+      await insertAudit(tx, {
+        actor,
+        action: 'delivery.test_sent',
+        entity: 'provider',
+        entityId: providerId,
+        before: null,
+        after: answer,
+      });
+    });
     return answer;
+  }
+}
+
+/** An operator's re-queues of failed or rejected deliveries, each with its audit row. */
+export class DeliveryRetries {
+  constructor(private readonly pool: Pool) {}
+
+  /** The re-queued delivery; 404 for an unknown one, 409 for one that cannot be retried. */
+  async retryOne(id: string, actor: string): Promise<Delivery> {
+    return transaction(this.pool, async (tx) => {
+      const before = await selectDelivery(tx, id);
+      if (!before) throw new NotFound('delivery_not_found');
+      const queued = await requeueDelivery(tx, id);
+      if (!queued) {
+        throw new AppError(409, 'conflict', {
+          details: [{ path: 'status', message: `a ${before.status} delivery cannot be retried` }],
+        });
+      }
+      await insertAudit(tx, {
+        actor,
+        action: 'delivery.retried',
+        entity: 'delivery',
+        entityId: id,
+        before,
+        after: queued,
+      });
+      return queued;
+    });
+  }
+
+  /** How many of the provider's deliveries in `status` were re-queued (0 is audited too). */
+  async retryProvider(
+    providerId: number,
+    status: 'failed' | 'rejected',
+    actor: string,
+  ): Promise<number> {
+    return transaction(this.pool, async (tx) => {
+      const requeued = await requeueProviderDeliveries(tx, providerId, status);
+      await insertAudit(tx, {
+        actor,
+        action: 'delivery.bulk_retried',
+        entity: 'provider',
+        entityId: providerId,
+        before: { status, deliveries: requeued },
+        after: { status: 'pending', deliveries: requeued },
+      });
+      return requeued;
+    });
   }
 }

@@ -219,8 +219,8 @@ export async function selectDeliveries(pool: Pool, filter: DeliveryFilter): Prom
   return rows.map(toDelivery);
 }
 
-export async function selectDelivery(pool: Pool, id: string): Promise<Delivery | null> {
-  const { rows } = await pool.query<DeliveryRow>(
+export async function selectDelivery(db: Pool | Tx, id: string): Promise<Delivery | null> {
+  const { rows } = await db.query<DeliveryRow>(
     `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = $1`,
     [id],
   );
@@ -264,8 +264,8 @@ export async function selectAttempts(pool: Pool, deliveryId: string): Promise<De
  * Re-queues a failed or rejected delivery, due now, with a fresh maxAttempts. Null when there
  * is no such delivery in a final state other than `delivered`, or its provider has no endpoint.
  */
-export async function requeueDelivery(pool: Pool, id: string): Promise<Delivery | null> {
-  const { rows } = await pool.query<DeliveryRow>(
+export async function requeueDelivery(db: Pool | Tx, id: string): Promise<Delivery | null> {
+  const { rows } = await db.query<DeliveryRow>(
     `UPDATE deliveries
         SET status = 'pending', next_attempt_at = now(), attempts_base = attempts,
             updated_at = now()
@@ -280,11 +280,11 @@ export async function requeueDelivery(pool: Pool, id: string): Promise<Delivery 
 
 /** Re-queues every delivery of a provider in `status`; returns how many. */
 export async function requeueProviderDeliveries(
-  pool: Pool,
+  db: Pool | Tx,
   providerId: number,
   status: 'failed' | 'rejected',
 ): Promise<number> {
-  const { rowCount } = await pool.query(
+  const { rowCount } = await db.query(
     `UPDATE deliveries
         SET status = 'pending', next_attempt_at = now(), attempts_base = attempts,
             updated_at = now()
@@ -315,8 +315,8 @@ export async function providerExists(pool: Pool, providerId: number): Promise<bo
   return rows.length > 0;
 }
 
-export async function insertDeliveryTest(pool: Pool, test: DeliveryTestAnswer): Promise<void> {
-  await pool.query(
+export async function insertDeliveryTest(db: Pool | Tx, test: DeliveryTestAnswer): Promise<void> {
+  await db.query(
     `INSERT INTO delivery_tests
        (id, provider_id, url, started_at, duration_ms, outcome, status_code, error,
         response_excerpt)

@@ -100,8 +100,13 @@ export class AdminSessions {
   }
 
   async verify(cookie: string, nowMs = Date.now()): Promise<boolean> {
+    return (await this.liveSessionId(cookie, nowMs)) !== null;
+  }
+
+  /** The id of the live session `cookie` carries, or null. */
+  async liveSessionId(cookie: string, nowMs = Date.now()): Promise<string | null> {
     const id = this.sessionIdOf(cookie, nowMs);
-    return id !== null && (await isAdminSessionLive(this.pool, id));
+    return id !== null && (await isAdminSessionLive(this.pool, id)) ? id : null;
   }
 
   async revoke(cookie: string): Promise<void> {

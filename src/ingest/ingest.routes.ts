@@ -129,6 +129,8 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
         : await allocation.allocateLead(outcome.leadId, service.id);
       if (!result.ok) {
         request.outcome = result.error;
+        // Archived between the look-up above and the allocation: the lead stays stored (new).
+        if (result.error === 'service_not_found') throw new ServiceNotFound();
         throw new InsufficientQuota(outcome.leadId);
       }
       request.outcome = outcome.deduplicated ? 'duplicate' : 'allocated';

@@ -11,7 +11,9 @@ import {
   service,
   serviceChange,
   servicePatch,
+  topologyListQuery,
 } from '../contracts/index.js';
+import { actorOf } from '../http/actor.js';
 import type { Pool } from '../db/pool.js';
 import { selectProvidersWithDelivery, selectServices } from './topology.sql.js';
 import type { TopologyService } from './topology.service.js';
@@ -31,11 +33,14 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
       config: { access: 'admin' },
       schema: {
         tags: ['reading'],
-        summary: 'Providers, their quotas and delivery endpoints (masked)',
-        response: { 200: z.array(providerView) },
+        summary:
+          'Providers, their quotas and delivery endpoints (masked); archived ones on request',
+        querystring: topologyListQuery,
+        response: { 200: z.array(providerView), 400: errorBody },
       },
     },
-    async () => selectProvidersWithDelivery(pool),
+    async (request) =>
+      selectProvidersWithDelivery(pool, null, request.query.archived === 'include'),
   );
 
   app.get(
@@ -44,11 +49,13 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
       config: { access: 'admin' },
       schema: {
         tags: ['reading'],
-        summary: 'Services with static providers, pool and round-robin pointer',
-        response: { 200: z.array(service) },
+        summary:
+          'Services with static providers, pool and round-robin pointer; archived ones on request',
+        querystring: topologyListQuery,
+        response: { 200: z.array(service), 400: errorBody },
       },
     },
-    async () => selectServices(pool),
+    async (request) => selectServices(pool, request.query.archived === 'include'),
   );
 
   app.post(
@@ -62,7 +69,8 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
         response: { 201: provider, 400: errorBody, 409: errorBody },
       },
     },
-    async (request, reply) => reply.status(201).send(await topology.createProvider(request.body)),
+    async (request, reply) =>
+      reply.status(201).send(await topology.createProvider(request.body, actorOf(request))),
   );
 
   app.patch(
@@ -77,7 +85,7 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
         response: { 200: providerView, 400: errorBody, 404: errorBody, 409: errorBody },
       },
     },
-    async (request) => topology.updateProvider(request.params.id, request.body),
+    async (request) => topology.updateProvider(request.params.id, request.body, actorOf(request)),
   );
 
   app.post(
@@ -91,7 +99,8 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
         response: { 201: serviceChange, 400: errorBody, 409: errorBody },
       },
     },
-    async (request, reply) => reply.status(201).send(await topology.createService(request.body)),
+    async (request, reply) =>
+      reply.status(201).send(await topology.createService(request.body, actorOf(request))),
   );
 
   app.patch(
@@ -106,6 +115,35 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
         response: { 200: serviceChange, 400: errorBody, 404: errorBody, 409: errorBody },
       },
     },
-    async (request) => topology.updateService(request.params.id, request.body),
+    async (request) => topology.updateService(request.params.id, request.body, actorOf(request)),
+  );
+
+  app.delete(
+    '/api/providers/:id',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['configuring'],
+        summary: 'Archive a provider: inactive for good, hidden from lists, its history kept',
+        params: idParams,
+        response: { 200: providerView, 400: errorBody, 404: errorBody },
+      },
+    },
+    async (request) => topology.archiveProvider(request.params.id, actorOf(request)),
+  );
+
+  app.delete(
+    '/api/services/:id',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['configuring'],
+        summary:
+          'Archive a service: `service_not_found` to senders, hidden from lists, history kept',
+        params: idParams,
+        response: { 200: service, 400: errorBody, 404: errorBody },
+      },
+    },
+    async (request) => topology.archiveService(request.params.id, actorOf(request)),
   );
 };

@@ -20,7 +20,10 @@ import {
   upsertProviderDelivery,
 } from '../delivery/delivery.sql.js';
 import { resolveSecrets } from '../delivery/secrets.js';
+import { insertAudit } from '../audit/audit.sql.js';
 import {
+  archiveProvider,
+  archiveService,
   insertProvider,
   selectProvidersWithDelivery,
   insertService,
@@ -34,8 +37,11 @@ function invalid(message: string, path: string): AppError {
   return new ValidationFailed([{ path, message }]);
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: unknown }).code === '23505';
+/** The field a unique violation is about, by the index that refused it (migration 0010). */
+function uniqueViolationField(error: unknown): string | null {
+  const { code, constraint } = error as { code?: unknown; constraint?: unknown };
+  if (code !== '23505') return null;
+  return constraint === 'services_slug_live_key' ? 'slug' : 'name';
 }
 
 /**
@@ -43,12 +49,22 @@ function isUniqueViolation(error: unknown): boolean {
  * inserting those takes key locks on the providers in list order (4, 1, 8, …), which against
  * an allocation holding them deadlocked.
  */
-async function lockMembership(tx: Tx, staticIds: number[], poolIds: number[]): Promise<void> {
+async function lockMembership(
+  tx: Tx,
+  staticIds: number[],
+  poolIds: number[],
+  currentMembers: number[] = [],
+): Promise<void> {
   const all = [...staticIds, ...poolIds];
   if (new Set(all).size !== all.length) {
     throw invalid('a provider may appear once, either static or in the pool', 'pool');
   }
-  const known = new Set((await lockProviders(tx, all)).map((provider) => provider.id));
+  // An archived provider may stay where it was (it is inactive there) but joins nothing new.
+  const known = new Set(
+    (await lockProviders(tx, all))
+      .filter((provider) => !provider.archived || currentMembers.includes(provider.id))
+      .map((provider) => provider.id),
+  );
   const unknown = all.filter((id) => !known.has(id));
   if (unknown.length > 0) throw new AppError(400, 'unknown_provider', { providerIds: unknown });
 }
@@ -71,7 +87,7 @@ export class TopologyService {
     private readonly guardDeliveryUrls: boolean = false,
   ) {}
 
-  async createProvider(input: NewProvider): Promise<Provider> {
+  async createProvider(input: NewProvider, actor: string): Promise<Provider> {
     const remainingQuota = input.remainingQuota ?? input.quota;
     if (remainingQuota > input.quota) throw invalid('cannot exceed quota', 'remainingQuota');
     return this.write(async (tx) => {
@@ -84,11 +100,19 @@ export class TopologyService {
       await appendEvents(tx, this.committed, [
         { type: 'provider.updated', payload: { provider, change: 'created' } },
       ]);
+      await insertAudit(tx, {
+        actor,
+        action: 'provider.created',
+        entity: 'provider',
+        entityId: provider.id,
+        before: null,
+        after: (await selectProvidersWithDelivery(tx, provider.id))[0],
+      });
       return provider;
     });
   }
 
-  async updateProvider(id: number, input: ProviderPatch): Promise<ProviderView> {
+  async updateProvider(id: number, input: ProviderPatch, actor: string): Promise<ProviderView> {
     const { delivery, ...changes } = input;
     if (delivery && this.guardDeliveryUrls) {
       // Before the transaction: a slow DNS answer must not hold the provider's row lock.
@@ -97,7 +121,8 @@ export class TopologyService {
     }
     return this.write(async (tx) => {
       const [current] = await lockProviders(tx, [id]);
-      if (!current) throw new NotFound('provider_not_found');
+      if (!current || current.archived) throw new NotFound('provider_not_found');
+      const before = (await selectProvidersWithDelivery(tx, id))[0]!;
       const quota = changes.quota ?? current.quota;
       // Lowering a quota lowers what is left with it; raising it leaves what is left alone.
       const remainingQuota = changes.remainingQuota ?? Math.min(current.remainingQuota, quota);
@@ -113,11 +138,47 @@ export class TopologyService {
       await appendEvents(tx, this.committed, [
         { type: 'provider.updated', payload: { provider, change: 'updated' } },
       ]);
-      return (await selectProvidersWithDelivery(tx, id))[0]!;
+      // Both sides as reads show them: header values and the signing secret masked.
+      const after = (await selectProvidersWithDelivery(tx, id))[0]!;
+      await insertAudit(tx, {
+        actor,
+        action: 'provider.updated',
+        entity: 'provider',
+        entityId: id,
+        before,
+        after,
+      });
+      return after;
     });
   }
 
-  async createService(input: NewService): Promise<ServiceChange> {
+  /**
+   * Archives a provider: inactive for good, hidden from lists, history kept. Deliveries
+   * already queued to it are still sent. An archived (or unknown) provider is a 404.
+   */
+  async archiveProvider(id: number, actor: string): Promise<ProviderView> {
+    return this.write(async (tx) => {
+      const [current] = await lockProviders(tx, [id]);
+      if (!current || current.archived) throw new NotFound('provider_not_found');
+      const before = (await selectProvidersWithDelivery(tx, id))[0]!;
+      const provider = await archiveProvider(tx, id);
+      const after = (await selectProvidersWithDelivery(tx, id))[0]!;
+      await appendEvents(tx, this.committed, [
+        { type: 'provider.updated', payload: { provider, change: 'archived' } },
+      ]);
+      await insertAudit(tx, {
+        actor,
+        action: 'provider.archived',
+        entity: 'provider',
+        entityId: id,
+        before,
+        after,
+      });
+      return after;
+    });
+  }
+
+  async createService(input: NewService, actor: string): Promise<ServiceChange> {
     return this.write(async (tx) => {
       const staticIds = input.static ?? [];
       const poolIds = input.pool ?? [];
@@ -132,11 +193,19 @@ export class TopologyService {
       await appendEvents(tx, this.committed, [
         { type: 'service.updated', payload: { service, change: 'created' } },
       ]);
+      await insertAudit(tx, {
+        actor,
+        action: 'service.created',
+        entity: 'service',
+        entityId: id,
+        before: null,
+        after: service,
+      });
       return { service, warnings: warningsFor(service) };
     });
   }
 
-  async updateService(id: number, input: ServicePatch): Promise<ServiceChange> {
+  async updateService(id: number, input: ServicePatch, actor: string): Promise<ServiceChange> {
     return this.write(async (tx) => {
       if (!(await lockAllocationState(tx, id))) throw new NotFound('service_not_found');
       const current = (await selectService(tx, id))!;
@@ -148,14 +217,48 @@ export class TopologyService {
       if (input.static !== undefined || input.pool !== undefined) {
         const staticIds = input.static ?? current.static;
         const poolIds = input.pool ?? current.pool;
-        await lockMembership(tx, staticIds, poolIds);
+        await lockMembership(tx, staticIds, poolIds, [...current.static, ...current.pool]);
         await replaceMembership(tx, id, staticIds, poolIds);
       }
       const service = (await selectService(tx, id))!;
       await appendEvents(tx, this.committed, [
         { type: 'service.updated', payload: { service, change: 'updated' } },
       ]);
+      await insertAudit(tx, {
+        actor,
+        action: 'service.updated',
+        entity: 'service',
+        entityId: id,
+        before: current,
+        after: service,
+      });
       return { service, warnings: warningsFor(service) };
+    });
+  }
+
+  /**
+   * Archives a service: senders get `service_not_found` from the commit on, its leads,
+   * allocations and deliveries stay. An archived (or unknown) service is a 404.
+   */
+  async archiveService(id: number, actor: string): Promise<Service> {
+    return this.write(async (tx) => {
+      // The allocation lock: an allocation in flight for it finishes first, none starts after.
+      if (!(await lockAllocationState(tx, id))) throw new NotFound('service_not_found');
+      const before = (await selectService(tx, id))!;
+      await archiveService(tx, id);
+      const service = (await selectService(tx, id))!;
+      await appendEvents(tx, this.committed, [
+        { type: 'service.updated', payload: { service, change: 'archived' } },
+      ]);
+      await insertAudit(tx, {
+        actor,
+        action: 'service.archived',
+        entity: 'service',
+        entityId: id,
+        before,
+        after: service,
+      });
+      return service;
     });
   }
 
@@ -163,9 +266,15 @@ export class TopologyService {
     try {
       return await transaction(this.pool, work);
     } catch (error) {
-      if (isUniqueViolation(error))
+      const field = uniqueViolationField(error);
+      if (field !== null)
         throw new AppError(409, 'conflict', {
-          details: [{ path: 'name', message: 'already taken' }],
+          details: [
+            {
+              path: field,
+              message: `already taken by another ${field === 'slug' ? 'service' : 'provider'}`,
+            },
+          ],
         });
       throw error;
     }

@@ -14,9 +14,10 @@ interface ProviderRow {
   quota: number;
   remaining_quota: number;
   active: boolean;
+  archived_at: Date | null;
 }
 
-const PROVIDER_COLUMNS = 'id, name, quota, remaining_quota, active';
+const PROVIDER_COLUMNS = 'id, name, quota, remaining_quota, active, archived_at';
 
 function toProviderView(row: ProviderRow): ProviderView {
   return {
@@ -25,6 +26,7 @@ function toProviderView(row: ProviderRow): ProviderView {
     quota: row.quota,
     remainingQuota: row.remaining_quota,
     active: row.active,
+    archivedAt: row.archived_at?.toISOString() ?? null,
   };
 }
 
@@ -56,20 +58,24 @@ function toDeliveryView(row: ProviderWithDeliveryRow): DeliveryConfigView | null
   };
 }
 
-/** Providers with their endpoint (header values and secret masked) and its health. */
+/**
+ * Providers with their endpoint (header values and secret masked) and its health: one by id
+ * (archived or not), or the live ones, or with `includeArchived` all.
+ */
 export async function selectProvidersWithDelivery(
   db: Pool | Tx,
   id: number | null = null,
+  includeArchived = false,
 ): Promise<ProviderWithDelivery[]> {
   const { rows } = await db.query<ProviderWithDeliveryRow>(
-    `SELECT p.id, p.name, p.quota, p.remaining_quota, p.active,
+    `SELECT p.id, p.name, p.quota, p.remaining_quota, p.active, p.archived_at,
             c.url, c.method, c.format, c.headers, c.fields, c.timeout_ms, c.max_attempts,
             c.accept_pattern, c.signing_secret IS NOT NULL AS signed,
             c.paused_at IS NOT NULL AS paused
        FROM providers p LEFT JOIN provider_delivery c ON c.provider_id = p.id
-      WHERE $1::int IS NULL OR p.id = $1
+      WHERE CASE WHEN $1::int IS NULL THEN $2 OR p.archived_at IS NULL ELSE p.id = $1 END
       ORDER BY p.id`,
-    [id],
+    [id, includeArchived],
   );
   return rows.map((row) => ({
     ...toProviderView(row),
@@ -117,7 +123,11 @@ export async function updateProvider(
   return toProviderView(rows[0]!);
 }
 
-export async function selectServices(db: Pool | Tx): Promise<ServiceView[]> {
+/** The live services, or with `includeArchived` all. */
+export async function selectServices(
+  db: Pool | Tx,
+  includeArchived = false,
+): Promise<ServiceView[]> {
   // One after another: a transaction's client runs one query at a time anyway, and pg
   // deprecates queueing several on one client.
   const services = await db.query<{
@@ -125,7 +135,12 @@ export async function selectServices(db: Pool | Tx): Promise<ServiceView[]> {
     slug: string;
     name: string;
     providers_per_lead: number;
-  }>('SELECT id, slug, name, providers_per_lead FROM services ORDER BY id');
+    archived_at: Date | null;
+  }>(
+    `SELECT id, slug, name, providers_per_lead, archived_at FROM services
+      WHERE $1 OR archived_at IS NULL ORDER BY id`,
+    [includeArchived],
+  );
   const members = await db.query<{ service_id: number; provider_id: number; role: Role }>(
     `SELECT service_id, provider_id, role FROM service_providers
       ORDER BY service_id, role, position`,
@@ -146,12 +161,27 @@ export async function selectServices(db: Pool | Tx): Promise<ServiceView[]> {
       static: withRole('static'),
       pool: withRole('pool'),
       pointer: pointers.get(service.id) ?? 0,
+      archivedAt: service.archived_at?.toISOString() ?? null,
     };
   });
 }
 
 export async function selectService(db: Pool | Tx, id: number): Promise<ServiceView | null> {
-  return (await selectServices(db)).find((service) => service.id === id) ?? null;
+  return (await selectServices(db, true)).find((service) => service.id === id) ?? null;
+}
+
+export async function archiveProvider(tx: Tx, id: number): Promise<ProviderView> {
+  // Inactive too: allocation skips inactive providers, so no rule needs to know of archiving.
+  const { rows } = await tx.query<ProviderRow>(
+    `UPDATE providers SET archived_at = now(), active = false, updated_at = now() WHERE id = $1
+     RETURNING ${PROVIDER_COLUMNS}`,
+    [id],
+  );
+  return toProviderView(rows[0]!);
+}
+
+export async function archiveService(tx: Tx, id: number): Promise<void> {
+  await tx.query('UPDATE services SET archived_at = now() WHERE id = $1', [id]);
 }
 
 export async function insertService(

@@ -5,6 +5,8 @@ import { transaction, type Pool } from '../db/pool.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
 import { AppError, InvalidPayload, Unauthorized } from '../errors.js';
+import { insertAudit } from '../audit/audit.sql.js';
+import { actorOf } from '../http/actor.js';
 import { selectProviderIds } from '../topology/topology.sql.js';
 import { claimWebhookEvent, recordWebhookResult, resetProviderQuotas } from './webhook.sql.js';
 
@@ -64,8 +66,16 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
           if (unknown.length > 0)
             throw new AppError(400, 'unknown_provider', { providerIds: unknown });
         }
-        const providers = await resetProviderQuotas(tx, providerIds);
+        const { before, providers } = await resetProviderQuotas(tx, providerIds);
         await recordWebhookResult(tx, eventId, { reset: providers.map((provider) => provider.id) });
+        await insertAudit(tx, {
+          actor: actorOf(request),
+          action: 'quota.reset',
+          entity: 'provider',
+          entityId: providerIds?.length === 1 ? providerIds[0]! : null,
+          before: { eventId, providers: before },
+          after: { eventId, providers },
+        });
         await appendEvents(tx, committed, [
           { type: 'quota.reset', payload: { eventId, providers } },
         ]);

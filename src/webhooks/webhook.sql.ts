@@ -18,9 +18,18 @@ export async function recordWebhookResult(tx: Tx, eventId: string, result: unkno
   ]);
 }
 
-/** Refills providers (all when `ids` is null). */
-export async function resetProviderQuotas(tx: Tx, ids: number[] | null): Promise<ResetProvider[]> {
+/** Refills providers (all when `ids` is null); `before`: their quotas as they were. */
+export async function resetProviderQuotas(
+  tx: Tx,
+  ids: number[] | null,
+): Promise<{ before: ResetProvider[]; providers: ResetProvider[] }> {
   const locked = await lockProviders(tx, ids);
+  const before = locked.map(({ id, name, quota, remainingQuota }) => ({
+    id,
+    name,
+    quota,
+    remainingQuota,
+  }));
   const { rows } = await tx.query<{
     id: number;
     name: string;
@@ -32,7 +41,7 @@ export async function resetProviderQuotas(tx: Tx, ids: number[] | null): Promise
      RETURNING id, name, quota, remaining_quota`,
     [locked.map((provider) => provider.id)],
   );
-  return rows
+  const providers = rows
     .map((row) => ({
       id: row.id,
       name: row.name,
@@ -40,4 +49,5 @@ export async function resetProviderQuotas(tx: Tx, ids: number[] | null): Promise
       remainingQuota: row.remaining_quota,
     }))
     .sort((a, b) => a.id - b.id);
+  return { before, providers };
 }

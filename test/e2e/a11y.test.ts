@@ -185,6 +185,22 @@ describe('with leads', () => {
       });
     });
 
+    it('the audit page, with the test send above in it', async () => {
+      await check(width, 'audit', '/audit', (page) =>
+        page.getByTestId('audit-list').getByText('Test lead sent').first().waitFor(),
+      );
+    });
+
+    it("the archive question's dialog", async () => {
+      await check(width, 'settings-archive-dialog', '/settings', async (page) => {
+        await page
+          .getByTestId('service-settings-3')
+          .getByRole('button', { name: 'Archive service' })
+          .click();
+        await page.getByRole('dialog', { name: 'Archive service Service 3?' }).waitFor();
+      });
+    });
+
     it('the test tools page', async () => {
       await check(width, 'test-tools', '/test-tools', heading('Test tools'));
     });

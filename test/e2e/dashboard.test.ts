@@ -125,7 +125,7 @@ describe('dashboard and test tools side by side', () => {
 
     await clicked; // the button was disabled while the requests ran, and is enabled again
     const summary = tools.getByTestId('generate-summary');
-    expect(await summary.textContent()).toBe('10 allocated, 0 insufficient_quota');
+    expect(await summary.textContent()).toBe('10 allocated, 0 not enough providers');
     expect(await tools.getByTestId('generate-results').locator('li').count()).toBe(10);
     expect(await tools.getByTestId('tool-generate-timing').textContent()).toMatch(
       /^Took \d+(\.\d+)? m?s$/,
@@ -177,19 +177,23 @@ describe('dashboard and test tools side by side', () => {
     }
   });
 
-  it('lists insufficient_quota for leads that cannot get three providers', async () => {
+  it('lists leads refused with insufficient_quota, in words, when they cannot get three providers', async () => {
     // Service 1 has P2-P4 left with 10 between them; P1 is empty, so each lead takes three
     // pool providers. The first ten took 7, 7 and 6 of them (two per lead, in turn), so
     // 3, 3 and 4 are left: three leads fit, seven are refused.
     await runTool(tools, 'Generate 10 Concurrent Leads');
     expect(await tools.getByTestId('generate-summary').textContent()).toBe(
-      '3 allocated, 7 insufficient_quota',
+      '3 allocated, 7 not enough providers',
     );
-    const refusedResults = tools.getByTestId('generate-results').getByText('insufficient_quota');
+    const refusedResults = tools
+      .getByTestId('generate-results')
+      .getByText('not enough providers', { exact: true });
     expect(await refusedResults.count()).toBe(7);
     await waitForCounter(dashboard, 'unallocated', 7, LIVE_WITHIN_MS);
     await waitForLogRows(dashboard, 20, LIVE_WITHIN_MS);
-    const refusedRows = dashboard.getByTestId('allocation-log').getByText('insufficient_quota');
+    const refusedRows = dashboard
+      .getByTestId('allocation-log')
+      .getByText('not enough providers', { exact: true });
     expect(await refusedRows.count()).toBe(7);
     await waitForQuotas(
       dashboard,
@@ -213,7 +217,7 @@ describe('dashboard and test tools side by side', () => {
     await tools.getByLabel('Service').selectOption({ label: 'All services, spread evenly' });
     await runTool(tools, 'Generate 10 Concurrent Leads');
     expect(await tools.getByTestId('generate-summary').textContent()).toBe(
-      '10 allocated, 0 insufficient_quota',
+      '10 allocated, 0 not enough providers',
     );
     await waitForLogRows(dashboard, 30, LIVE_WITHIN_MS);
 

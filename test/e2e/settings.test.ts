@@ -54,6 +54,7 @@ afterEach(() => {
   settingsConsole.expectClean([
     { status: 400, path: '/api/providers/2' },
     { status: 400, path: '/api/services/2' },
+    { status: 409, path: '/api/services' },
   ]);
 });
 
@@ -90,6 +91,11 @@ describe('settings', () => {
   it('deactivates a provider and the dashboard marks it', async () => {
     await provider(8).getByLabel('Active').uncheck();
     await saveProvider(8);
+    // P8 serves services 2 and 3: the page asks first.
+    await settings
+      .getByRole('dialog', { name: 'Deactivate P8?' })
+      .getByRole('button', { name: 'Deactivate' })
+      .click();
     await dashboard
       .getByTestId('provider-8')
       .getByText('inactive')
@@ -130,7 +136,8 @@ describe('settings', () => {
     await service(2).getByRole('button', { name: 'Save service' }).click();
     const error = service(2).getByRole('alert');
     await error.waitFor();
-    expect(await error.textContent()).toMatch(/>=\s*1/);
+    // The API's library message, said in plain words (web/src/api/plainMessages.ts).
+    expect(await error.textContent()).toBe('Must be at least 1');
     expect(await perLead.getAttribute('aria-invalid')).toBe('true');
     expect(await dashboard.getByTestId('service-2-per-lead').textContent()).toBe(
       '3 providers per lead',
@@ -182,6 +189,101 @@ describe('settings', () => {
     expect(await stillSamePage(dashboard)).toBe(true);
   });
 
+  it('asks before deactivating a provider that services use, naming them', async () => {
+    const before = patches.length;
+    await provider(5).getByLabel('Active').uncheck();
+    await saveProvider(5);
+    const dialog = settings.getByRole('dialog', { name: 'Deactivate P5?' });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('2 services use it: Service 2, Service 3');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(patches.slice(before)).toEqual([]);
+    await provider(5).getByLabel('Active').check();
+  });
+
+  it('creates a service, warns that it can never fill, refuses a taken slug on the slug field', async () => {
+    const form = settings.getByRole('form', { name: 'New service' });
+    await form.getByLabel('New service name').fill('Service 4');
+    expect(await form.getByLabel('Slug').inputValue()).toBe('service-4');
+    await form.getByLabel('Providers per lead').fill('2');
+    await form.getByRole('button', { name: 'Add service' }).click();
+    const created = settings.getByRole('form', { name: /Service 4/ });
+    await created.waitFor();
+    expect(await created.getByTestId('service-warning').textContent()).toContain(
+      'Can never fill a lead: 0 providers for 2 per lead',
+    );
+
+    await form.getByLabel('New service name').fill('Service one again');
+    await form.getByLabel('Slug').fill('service-1');
+    await form.getByRole('button', { name: 'Add service' }).click();
+    const slugError = form.getByRole('alert');
+    await slugError.waitFor();
+    expect(await slugError.textContent()).toBe('already taken by another service');
+    expect(await form.getByLabel('Slug').getAttribute('aria-describedby')).toBe(
+      await slugError.getAttribute('id'),
+    );
+    expect(await form.getByLabel('New service name').getAttribute('aria-invalid')).toBeNull();
+    await screenshot(settings, 'settings-new-service-desktop');
+  });
+
+  it('renames a service, and archives it after a confirmation; the dashboard drops it', async () => {
+    await service(2).getByLabel('Name', { exact: true }).fill('Service two');
+    await service(2).getByRole('button', { name: 'Save service' }).click();
+    await service(2).getByText('Saved').waitFor();
+    await dashboard.getByText('Service two').first().waitFor({ timeout: LIVE_WITHIN_MS });
+
+    await service(2).getByRole('button', { name: 'Archive service' }).click();
+    const dialog = settings.getByRole('dialog', { name: 'Archive service Service two?' });
+    await dialog.waitFor();
+    await screenshot(settings, 'settings-archive-dialog-desktop');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(await service(2).count()).toBe(1);
+
+    await service(2).getByRole('button', { name: 'Archive service' }).click();
+    await dialog.getByRole('button', { name: 'Archive service' }).click();
+    await service(2).waitFor({ state: 'detached' });
+    await dashboard
+      .getByTestId('service-2-per-lead')
+      .waitFor({ state: 'detached', timeout: LIVE_WITHIN_MS });
+    const answer = await postJson(`${server.url}/api/request-service`, { serviceId: 2 });
+    expect(answer).toMatchObject({ status: 404, body: { error: 'service_not_found' } });
+  });
+
+  it('creates a provider and archives it after a confirmation', async () => {
+    const form = settings.getByRole('form', { name: 'New provider' });
+    await form.getByLabel('New provider name').fill('P9');
+    await form.getByRole('button', { name: 'Add provider' }).click();
+    await provider(9).waitFor();
+    await provider(9).getByRole('button', { name: 'Archive' }).click();
+    const dialog = settings.getByRole('dialog', { name: 'Archive provider P9?' });
+    await dialog.getByText('No service uses it.').waitFor();
+    await dialog.getByRole('button', { name: 'Archive provider' }).click();
+    await provider(9).waitFor({ state: 'detached' });
+    await dashboard
+      .getByTestId('provider-9')
+      .waitFor({ state: 'detached', timeout: LIVE_WITHIN_MS });
+  });
+
+  it('shows every change on the audit page, newest first, as before → after', async () => {
+    const { page, console } = await openPage(context, '/audit');
+    try {
+      const list = page.getByTestId('audit-list');
+      await list.waitFor();
+      const first = list.locator('li').first();
+      expect(await first.textContent()).toContain('Provider archived');
+      expect(await first.textContent()).toContain('provider P9 (#9)');
+      const archived = first.getByRole('row', { name: /archivedAt/ });
+      expect(await archived.textContent()).toMatch(/archivedAt\s*was null\s*→ now "20/);
+      await list.getByText('Service archived').waitFor();
+      await list.getByText('Service created').waitFor();
+      await screenshot(page, 'audit-desktop');
+      console.expectClean();
+    } finally {
+      await page.close();
+    }
+  });
+
   it('fits a phone-width screen', async () => {
     const phone = await newContext(browser, server.url, PHONE);
     try {
@@ -189,6 +291,18 @@ describe('settings', () => {
       await page.getByTestId('service-settings-3').waitFor();
       expect(await horizontalOverflow(page)).toBe(0);
       await screenshot(page, 'settings-phone');
+      await page
+        .getByTestId('service-settings-3')
+        .getByRole('button', { name: 'Archive service' })
+        .click();
+      await page.getByRole('dialog', { name: 'Archive service Service 3?' }).waitFor();
+      expect(await horizontalOverflow(page)).toBe(0);
+      await screenshot(page, 'settings-archive-dialog-phone');
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await page.goto('/audit');
+      await page.getByTestId('audit-list').waitFor();
+      expect(await horizontalOverflow(page)).toBe(0);
+      await screenshot(page, 'audit-phone');
       console.expectClean();
     } finally {
       await phone.close();

@@ -62,3 +62,18 @@ describe('/openapi.json', () => {
     expect(undocumented).toEqual([]);
   });
 });
+
+describe('/docs', () => {
+  it('has a way back to the dashboard, as a same-origin script the CSP allows', async () => {
+    const page = await server.app.inject({ method: 'GET', url: '/docs' });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('theme/back-to-dashboard.js');
+    const script = await server.app.inject({
+      method: 'GET',
+      url: '/docs/static/theme/back-to-dashboard.js',
+    });
+    expect(script.statusCode).toBe(200);
+    expect(script.headers['content-type']).toContain('javascript');
+    expect(script.body).toContain("link.href = '/dashboard'");
+  });
+});

@@ -34,6 +34,7 @@ describe('reading the topology', () => {
       quota: 10,
       remainingQuota: 10,
       active: true,
+      archivedAt: null,
       deliveryState: 'none',
       delivery: null,
     });
@@ -47,6 +48,7 @@ describe('reading the topology', () => {
         static: [1],
         pool: [2, 3, 4],
         pointer: 0,
+        archivedAt: null,
       },
       {
         id: 2,
@@ -56,6 +58,7 @@ describe('reading the topology', () => {
         static: [5],
         pool: [6, 7, 8],
         pointer: 0,
+        archivedAt: null,
       },
       {
         id: 3,
@@ -65,6 +68,7 @@ describe('reading the topology', () => {
         static: [1, 4],
         pool: [2, 3, 5, 6, 7, 8],
         pointer: 0,
+        archivedAt: null,
       },
     ]);
   });

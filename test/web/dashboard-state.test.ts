@@ -25,6 +25,7 @@ const PROVIDERS: ProviderView[] = [1, 2, 3, 4].map((id) => ({
   quota: 10,
   remainingQuota: 10,
   active: true,
+  archivedAt: null,
   deliveryState: 'none',
   delivery: null,
 }));
@@ -37,6 +38,7 @@ const SERVICES: Service[] = [
     static: [1],
     pool: [2, 3, 4],
     pointer: 0,
+    archivedAt: null,
   },
 ];
 const STATS: Stats = {

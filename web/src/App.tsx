@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { Layout } from './components/Layout.js';
+import { AuditPage } from './pages/audit/AuditPage.js';
 import { DashboardPage } from './pages/dashboard/DashboardPage.js';
 import { DeliveriesPage } from './pages/deliveries/DeliveriesPage.js';
 import { LeadDetailPage } from './pages/leads/LeadDetailPage.js';
@@ -19,6 +20,7 @@ function Page({ pathname }: { pathname: string }) {
   if (lead) return <LeadDetailPage key={lead[1]} id={decodeURIComponent(lead[1]!)} />;
   if (pathname === '/deliveries') return <DeliveriesPage />;
   if (pathname === '/settings') return <SettingsPage />;
+  if (pathname === '/audit') return <AuditPage />;
   return <NotFoundPage />;
 }
 

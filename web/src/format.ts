@@ -34,3 +34,17 @@ export function formatDuration(ms: number): string {
 export function shortId(id: string): string {
   return id.slice(-8);
 }
+
+const PLAIN_CODES: Record<string, string> = {
+  insufficient_quota: 'not enough providers',
+  service_not_found: 'no such service',
+  duplicate_lead: 'duplicate lead',
+  invalid_payload: 'invalid request',
+  rate_limited: 'too many requests',
+  unavailable: 'server busy',
+};
+
+/** An API error code in words for a badge; the code itself stays in the badge's title. */
+export function plainCode(code: string): string {
+  return PLAIN_CODES[code] ?? code.replaceAll('_', ' ');
+}

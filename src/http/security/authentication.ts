@@ -10,6 +10,7 @@ import {
 } from '../auth.js';
 import { AppError } from '../../errors.js';
 import { accessOf } from './access.js';
+import { sessionActor } from '../actor.js';
 import type { SecurityCounters } from '../../contracts/index.js';
 
 export interface Credentials {
@@ -46,14 +47,21 @@ async function hasLiveSession(sessions: AdminSessions, request: FastifyRequest):
   return false;
 }
 
-/** How a request proves it is an operator's: the admin token as bearer, or a live session. */
+/**
+ * How a request proves it is an operator's: the admin token as bearer, or a live session
+ * (with its id, which names the actor in the audit log).
+ */
 async function adminCredential(
   sessions: AdminSessions,
   request: FastifyRequest,
-): Promise<'token' | 'session' | null> {
+): Promise<{ kind: 'token' } | { kind: 'session'; id: string } | null> {
   const bearer = bearerToken(request);
-  if (bearer !== undefined && sessions.isToken(bearer)) return 'token';
-  return (await hasLiveSession(sessions, request)) ? 'session' : null;
+  if (bearer !== undefined && sessions.isToken(bearer)) return { kind: 'token' };
+  for (const cookie of sessionCookiesOf(request)) {
+    const id = await sessions.liveSessionId(cookie);
+    if (id !== null) return { kind: 'session', id };
+  }
+  return null;
 }
 
 export async function isAdmin(sessions: AdminSessions, request: FastifyRequest): Promise<boolean> {
@@ -108,13 +116,17 @@ export function registerAuthentication(
       request.outcome = presentedApiKey(request) === undefined ? 'missing_key' : 'invalid_key';
       throw unauthorized();
     }
+    if (access === 'signed') request.actor = 'webhook';
     if (access === 'admin' && sessions) {
       const credential = await adminCredential(sessions, request);
       if (credential === null) {
         request.outcome = 'missing_or_invalid_admin_credentials';
         throw unauthorized();
       }
-      if (credential === 'session') requireOwnOrigin(request);
+      if (credential.kind === 'session') {
+        requireOwnOrigin(request);
+        request.actor = sessionActor(credential.id);
+      } else request.actor = 'admin';
     }
     return payload;
   });

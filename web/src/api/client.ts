@@ -1,4 +1,5 @@
 import type { FieldError } from '../../../src/contracts/index.js';
+import { plainMessage } from './plainMessages.js';
 
 /** A non-2xx answer, carrying the API's `{ ok: false, error, … }` body. */
 export class ApiError extends Error {
@@ -15,17 +16,22 @@ export class ApiError extends Error {
   get fieldErrors(): FieldError[] {
     const details = this.body['details'];
     const errors: FieldError[] = Array.isArray(details)
-      ? details.filter(
-          (detail): detail is FieldError =>
-            typeof detail === 'object' &&
-            detail !== null &&
-            typeof (detail as FieldError).path === 'string' &&
-            typeof (detail as FieldError).message === 'string',
-        )
+      ? details
+          .filter(
+            (detail): detail is FieldError =>
+              typeof detail === 'object' &&
+              detail !== null &&
+              typeof (detail as FieldError).path === 'string' &&
+              typeof (detail as FieldError).message === 'string',
+          )
+          .map((detail) => ({ path: detail.path, message: plainMessage(detail.message) }))
       : [];
     const unknown = this.body['providerIds'];
     if (this.code === 'unknown_provider' && Array.isArray(unknown)) {
-      errors.push({ path: 'providers', message: `unknown provider ids: ${unknown.join(', ')}` });
+      errors.push({
+        path: 'providers',
+        message: `No such provider (or archived): ${unknown.map((id) => `#${String(id)}`).join(', ')}`,
+      });
     }
     return errors;
   }
@@ -53,7 +59,7 @@ async function readBody(response: Response): Promise<Record<string, unknown>> {
 }
 
 export async function send<T = Record<string, unknown>>(
-  method: 'GET' | 'POST' | 'PATCH',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
@@ -78,7 +84,7 @@ export async function send<T = Record<string, unknown>>(
  * ApiError. The query client's caches see every error, which is where a 401 is handled.
  */
 export async function call<T>(
-  method: 'GET' | 'POST' | 'PATCH',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
 ): Promise<T> {

@@ -53,8 +53,10 @@ function withRemaining(
  */
 function withProvider(providers: ProviderView[], provider: Provider): ProviderView[] {
   // Only the fields the event is about: whatever else an object carries must not win.
-  const { id, name, quota, remainingQuota, active } = provider;
-  const fields = { id, name, quota, remainingQuota, active };
+  const { id, name, quota, remainingQuota, active, archivedAt } = provider;
+  // The list shows live providers only: an archived one leaves it.
+  if (archivedAt !== null) return providers.filter((existing) => existing.id !== id);
+  const fields = { id, name, quota, remainingQuota, active, archivedAt };
   const known = providers.find((existing) => existing.id === id);
   if (known) {
     return providers.map((existing) => (existing === known ? { ...known, ...fields } : existing));
@@ -109,6 +111,14 @@ export function useUpdateProvider(): UseMutationResult<
   return useMutation({
     mutationFn: ({ id, changes }: { id: number; changes: ProviderPatch }) =>
       call<ProviderView>('PATCH', `/api/providers/${id}`, changes),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: providersQuery.queryKey }),
+  });
+}
+
+export function useArchiveProvider(): UseMutationResult<ProviderView, Error, number> {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (id: number) => call<ProviderView>('DELETE', `/api/providers/${id}`),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: providersQuery.queryKey }),
   });
 }

@@ -8,6 +8,7 @@ import {
 } from '@tanstack/react-query';
 import type {
   LiveEvent,
+  NewService,
   Service,
   ServiceChange,
   ServicePatch,
@@ -34,7 +35,10 @@ export function servicesAfterEvent(services: Service[], event: LiveEvent): Servi
       );
     }
     case 'service.updated':
-      return upsertById(services, event.data.service);
+      // The list shows live services only: an archived one leaves it.
+      return event.data.service.archivedAt === null
+        ? upsertById(services, event.data.service)
+        : services.filter((service) => service.id !== event.data.service.id);
     default:
       return services;
   }
@@ -49,6 +53,22 @@ export function useUpdateService(): UseMutationResult<
   return useMutation({
     mutationFn: ({ id, changes }: { id: number; changes: ServicePatch }) =>
       call<ServiceChange>('PATCH', `/api/services/${id}`, changes),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: servicesQuery.queryKey }),
+  });
+}
+
+export function useCreateService(): UseMutationResult<ServiceChange, Error, NewService> {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (service: NewService) => call<ServiceChange>('POST', '/api/services', service),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: servicesQuery.queryKey }),
+  });
+}
+
+export function useArchiveService(): UseMutationResult<Service, Error, number> {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (id: number) => call<Service>('DELETE', `/api/services/${id}`),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: servicesQuery.queryKey }),
   });
 }

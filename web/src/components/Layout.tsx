@@ -9,6 +9,7 @@ const NAV = [
   { to: '/leads', label: 'Leads' },
   { to: '/deliveries', label: 'Deliveries' },
   { to: '/settings', label: 'Settings' },
+  { to: '/audit', label: 'Audit' },
 ];
 
 function isCurrent(pathname: string, to: string): boolean {
@@ -35,8 +36,9 @@ export function Layout({ pathname, children }: { pathname: string; children: Rea
             <img src="/favicon.svg" alt="" className="size-6" />
             Leadflow
           </Link>
-          <nav aria-label="Main" className="-mx-1 overflow-x-auto">
-            <ul className="flex gap-1">
+          <nav aria-label="Main" className="-mx-1">
+            {/* Wrapped, not scrolled: at 390 px a scrolled bar hid its last pages off-screen. */}
+            <ul className="flex flex-wrap gap-1">
               {nav.map((item) => {
                 const current = isCurrent(pathname, item.to);
                 return (

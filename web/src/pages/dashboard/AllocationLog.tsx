@@ -1,6 +1,6 @@
 import type { Service } from '../../../../src/contracts/index.js';
 import { ProviderTag } from '../../components/Badges.js';
-import { formatTime, shortId } from '../../format.js';
+import { formatDateTime, plainCode, shortId } from '../../format.js';
 import { Link } from '../../router/router.js';
 import type { LogEntry } from './dashboardState.js';
 
@@ -24,7 +24,7 @@ export function AllocationLog({ entries, services }: AllocationLogProps) {
             className={`grid grid-cols-[auto_1fr] items-center gap-x-3 gap-y-1 py-2 text-sm sm:grid-cols-[5.5rem_6rem_6rem_1fr] ${entry.live ? 'animate-slide-in' : ''}`}
           >
             <time dateTime={entry.at} className="text-slate-600 tabular-nums">
-              {formatTime(entry.at)}
+              {formatDateTime(entry.at)}
             </time>
             <Link
               to={`/leads/${entry.leadId}`}
@@ -44,8 +44,11 @@ export function AllocationLog({ entries, services }: AllocationLogProps) {
                   <ProviderTag key={provider.id} name={provider.name} role={provider.role} />
                 ))
               ) : (
-                <span className="rounded-md bg-red-100 px-1.5 py-0.5 text-xs font-semibold text-red-900">
-                  insufficient_quota
+                <span
+                  title="insufficient_quota: fewer providers with quota left than the service needs"
+                  className="rounded-md bg-red-100 px-1.5 py-0.5 text-xs font-semibold text-red-900"
+                >
+                  {plainCode('insufficient_quota')}
                 </span>
               )}
             </span>

@@ -1,9 +1,12 @@
 import type { Stats } from '../../../../src/contracts/index.js';
+import { Link } from '../../router/router.js';
 
 interface Counter {
   label: string;
   value: number | undefined;
   hint?: string;
+  /** Where the rows behind the number are listed. */
+  to?: string;
 }
 
 function countersOf(stats: Stats | undefined): Counter[] {
@@ -16,9 +19,11 @@ function countersOf(stats: Stats | undefined): Counter[] {
     { label: 'Unallocated', value: count(stats?.leads.unallocated) },
     { label: 'Duplicates', value: count(stats?.raw.duplicate) },
     {
-      label: 'Raw rows failed',
+      // Plain words for `leads_raw.status = 'failed'`: stored, but not turned into a lead.
+      label: 'Requests not processed',
       value: count(stats?.raw.failed),
-      hint: stats ? `${stats.raw.rejected ?? 0} refused (400/415)` : undefined,
+      hint: stats ? `${stats.raw.rejected ?? 0} refused as invalid` : undefined,
+      to: '/raw-requests?status=failed',
     },
   ];
 }
@@ -39,6 +44,13 @@ export function Counters({ stats }: { stats: Stats | undefined }) {
             {counter.value ?? '–'}
           </dd>
           {counter.hint && <dd className="text-xs text-slate-600">{counter.hint}</dd>}
+          {counter.to && (
+            <dd className="text-xs">
+              <Link to={counter.to} className="text-blue-800 underline underline-offset-2">
+                See the requests
+              </Link>
+            </dd>
+          )}
         </div>
       ))}
     </dl>

@@ -62,10 +62,16 @@ export function ProviderCards({ providers, services, deliveryStats }: ProviderCa
           >
             <div className="flex items-baseline justify-between gap-2">
               <h3 className="font-semibold text-slate-900">{provider.name}</h3>
-              {!provider.active && (
+              {!provider.active ? (
                 <span className="rounded bg-slate-200 px-1.5 text-xs font-medium text-slate-700">
                   inactive
                 </span>
+              ) : (
+                provider.remainingQuota === 0 && (
+                  <span className="rounded bg-amber-100 px-1.5 text-xs font-medium text-amber-900">
+                    out of quota
+                  </span>
+                )
               )}
             </div>
             <p
@@ -84,7 +90,8 @@ export function ProviderCards({ providers, services, deliveryStats }: ProviderCa
               muted={!provider.active}
             />
             <DeliveryLine provider={provider} stats={deliveryStats} />
-            <p className="mt-2 truncate text-xs text-slate-600">
+            {/* Wrapped, never cut: "Service 1, Service …" hid which services a provider serves. */}
+            <p className="mt-2 text-xs break-words text-slate-600">
               {memberOf.length > 0
                 ? memberOf.map((service) => service.name).join(', ')
                 : 'in no service'}

@@ -6,25 +6,35 @@ export interface ServiceCardsProps {
 }
 
 function ProviderChip({
+  id,
   provider,
   next = false,
   kind,
 }: {
+  id: number;
+  /** Undefined for an archived member: the live list no longer has it. */
   provider: Provider | undefined;
   next?: boolean;
   kind: 'static' | 'pool';
 }) {
-  const empty = !provider || provider.remainingQuota === 0 || !provider.active;
+  // Two reasons a provider is skipped, told apart: switched off (or archived, gone from the
+  // list) versus out of quota until the next reset.
+  const state =
+    !provider || !provider.active ? 'inactive' : provider.remainingQuota === 0 ? 'exhausted' : 'ok';
   const border = kind === 'static' ? 'border-indigo-700' : 'border-teal-700';
   // Grey and dashed rather than faded: opacity took the text below 4.5:1.
-  const look = empty
-    ? `${border} border-dashed bg-slate-50 text-slate-600`
-    : kind === 'static'
-      ? `${border} bg-indigo-50 text-indigo-900`
-      : `${border} bg-teal-50 text-teal-900`;
+  const look =
+    state === 'inactive'
+      ? `${border} border-dashed bg-slate-100 text-slate-600 line-through decoration-slate-500`
+      : state === 'exhausted'
+        ? `${border} border-dashed bg-amber-50 text-amber-900`
+        : kind === 'static'
+          ? `${border} bg-indigo-50 text-indigo-900`
+          : `${border} bg-teal-50 text-teal-900`;
   return (
     <li
       data-provider={provider?.name}
+      data-state={state}
       aria-current={next ? 'true' : undefined}
       title={next ? 'Round-robin pointer: the pool walk starts here for the next lead' : undefined}
       className={`relative inline-flex items-center gap-1 rounded-md border px-2 py-1 text-sm font-medium transition-shadow duration-300 ${look} ${next ? 'ring-2 ring-amber-500 ring-offset-2' : ''}`}
@@ -34,8 +44,13 @@ function ProviderChip({
           ▶
         </span>
       )}
-      {provider?.name ?? '?'}
+      {provider?.name ?? `#${id}`}
       <span className="text-xs font-normal tabular-nums">{provider?.remainingQuota ?? 0}</span>
+      {state !== 'ok' && (
+        <span className="text-xs font-normal no-underline" data-testid="chip-state">
+          {!provider ? 'archived' : state === 'inactive' ? 'off' : 'no quota'}
+        </span>
+      )}
       {next && <span className="sr-only">(next in round robin)</span>}
     </li>
   );
@@ -69,7 +84,7 @@ export function ServiceCards({ services, providers }: ServiceCardsProps) {
               {service.static.length > 0 ? (
                 <ol className="flex flex-wrap gap-1.5" aria-label={`${service.name} static`}>
                   {service.static.map((id) => (
-                    <ProviderChip key={id} provider={byId.get(id)} kind="static" />
+                    <ProviderChip key={id} id={id} provider={byId.get(id)} kind="static" />
                   ))}
                 </ol>
               ) : (
@@ -85,6 +100,7 @@ export function ServiceCards({ services, providers }: ServiceCardsProps) {
                   {service.pool.map((id, index) => (
                     <ProviderChip
                       key={id}
+                      id={id}
                       provider={byId.get(id)}
                       kind="pool"
                       next={index === service.pointer}

@@ -162,8 +162,17 @@ export function LeadsPage() {
                     {formatDateTime(lead.createdAt)}
                   </td>
                   <td className="max-w-0 px-3 py-2 align-top">
-                    <div className="truncate font-medium text-slate-900">{name || '—'}</div>
-                    <div className="truncate text-slate-600">
+                    {/* Cut on wide screens with the whole value on hover; wrapped on phones. */}
+                    <div
+                      className="font-medium break-all text-slate-900 sm:truncate"
+                      title={name || undefined}
+                    >
+                      {name || '—'}
+                    </div>
+                    <div
+                      className="break-all text-slate-600 sm:truncate"
+                      title={[lead.email, lead.phone].filter(Boolean).join(' · ') || undefined}
+                    >
                       {[lead.email, lead.phone].filter(Boolean).join(' · ') || '—'}
                     </div>
                   </td>

@@ -1,23 +1,32 @@
 import { useId, useState, type FormEvent } from 'react';
-import { useUpdateProvider } from '../../api/providers.js';
-import type { ProviderPatch, ProviderView } from '../../../../src/contracts/index.js';
+import { useArchiveProvider, useUpdateProvider } from '../../api/providers.js';
+import type { ProviderPatch, ProviderView, Service } from '../../../../src/contracts/index.js';
 import { Button } from '../../components/Button.js';
-import { DeliveryEditor } from './DeliveryEditor.js';
+import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { FieldErrorText } from '../../components/FieldError.js';
 import { errorsFrom, parseWholeNumber, type ErrorsByField } from './formErrors.js';
+import { PROVIDER_EDITORS } from './providerEditors.js';
+import { providerWarning, servicesUsing } from './warnings.js';
 
 const FIELDS = ['name', 'quota', 'remainingQuota', 'active'] as const;
 
 export interface ProviderRowProps {
   provider: ProviderView;
+  /** The live services, to name those that use this provider before it stops serving them. */
+  services: Service[];
 }
 
-const DELIVERY_SUMMARY = { none: 'no endpoint', ok: 'delivering', paused: 'paused' } as const;
+/** What the confirmation dialog is asking about, if anything. */
+type Question = 'deactivate' | 'archive' | null;
+
+function namesOf(services: Service[]): string {
+  return services.map((service) => service.name).join(', ');
+}
 
 const INPUT =
   'w-full rounded-lg border px-2.5 py-1.5 text-sm aria-[invalid=true]:border-red-700 border-slate-300';
 
-export function ProviderRow({ provider }: ProviderRowProps) {
+export function ProviderRow({ provider, services }: ProviderRowProps) {
   const id = useId();
   const [name, setName] = useState(provider.name);
   const [quota, setQuota] = useState(String(provider.quota));
@@ -26,6 +35,10 @@ export function ProviderRow({ provider }: ProviderRowProps) {
   const [errors, setErrors] = useState<ErrorsByField>({});
   const updateProvider = useUpdateProvider();
   const [saved, setSaved] = useState(false);
+  const [question, setQuestion] = useState<Question>(null);
+  const archiveProvider = useArchiveProvider();
+  const usedBy = servicesUsing(provider.id, services);
+  const warning = providerWarning(provider);
 
   const changed =
     name !== provider.name ||
@@ -33,8 +46,24 @@ export function ProviderRow({ provider }: ProviderRowProps) {
     remaining !== String(provider.remainingQuota) ||
     active !== provider.active;
 
-  const submit = async (event: FormEvent): Promise<void> => {
+  const submit = (event: FormEvent): void => {
     event.preventDefault();
+    // Switching off a provider that services use changes what they can fill: ask first.
+    if (provider.active && !active && usedBy.length > 0) setQuestion('deactivate');
+    else void save();
+  };
+
+  const archive = async (): Promise<void> => {
+    setQuestion(null);
+    try {
+      await archiveProvider.mutateAsync(provider.id);
+    } catch (error) {
+      setErrors(errorsFrom(error, FIELDS));
+    }
+  };
+
+  const save = async (): Promise<void> => {
+    setQuestion(null);
     setSaved(false);
     const parsedQuota = parseWholeNumber(quota);
     const parsedRemaining = parseWholeNumber(remaining);
@@ -74,7 +103,7 @@ export function ProviderRow({ provider }: ProviderRowProps) {
     <li data-testid={`provider-settings-${provider.id}`}>
       <form
         noValidate
-        onSubmit={(event) => void submit(event)}
+        onSubmit={submit}
         aria-label={`Provider ${provider.name}`}
         className="grid grid-cols-2 items-start gap-3 py-3 sm:grid-cols-[3rem_minmax(0,20rem)_7rem_7rem_6rem_auto]"
       >
@@ -135,32 +164,75 @@ export function ProviderRow({ provider }: ProviderRowProps) {
           <Button type="submit" size="sm" disabled={!changed || updateProvider.isPending}>
             {updateProvider.isPending ? 'Saving…' : 'Save'}
           </Button>
+          <Button
+            variant="ghost"
+            size="sm"
+            onClick={() => setQuestion('archive')}
+            disabled={archiveProvider.isPending}
+          >
+            Archive
+          </Button>
           <span aria-live="polite" className="text-xs text-emerald-800">
             {saved && !changed ? 'Saved' : ''}
           </span>
         </div>
+        {(warning || usedBy.length > 0) && (
+          <p className="col-span-full text-xs text-slate-700">
+            {warning && (
+              <span className="mr-2 font-medium text-amber-900" data-testid="provider-warning">
+                {warning}.
+              </span>
+            )}
+            {usedBy.length > 0 ? `Used by ${namesOf(usedBy)}.` : 'Used by no service.'}
+          </p>
+        )}
         {errors['form'] && (
           <p role="alert" className="col-span-full text-sm font-medium text-red-800">
             {errors['form']}
           </p>
         )}
       </form>
-      <details className="mb-3 rounded-lg border border-slate-200 px-3 py-2">
-        <summary className="cursor-pointer text-sm font-medium text-slate-900">
-          Delivery endpoint of {provider.name}:{' '}
-          <span className="font-normal text-slate-700">
-            {DELIVERY_SUMMARY[provider.deliveryState]}
-          </span>
-          {provider.delivery && (
-            <span className="ml-2 font-mono text-xs font-normal break-all text-slate-600">
-              {provider.delivery.url}
-            </span>
-          )}
-        </summary>
-        <div className="pt-3">
-          <DeliveryEditor key={JSON.stringify(provider.delivery)} provider={provider} />
-        </div>
-      </details>
+      {PROVIDER_EDITORS.map(({ key, title, summary, version, Editor }) => (
+        <details
+          key={key}
+          data-testid={`provider-editor-${key}`}
+          className="mb-3 rounded-lg border border-slate-200 px-3 py-2"
+        >
+          <summary className="cursor-pointer text-sm font-medium text-slate-900">
+            {title(provider)}:{' '}
+            <span className="font-normal break-all text-slate-700">{summary(provider)}</span>
+          </summary>
+          <div className="pt-3">
+            <Editor key={version(provider)} provider={provider} />
+          </div>
+        </details>
+      ))}
+      <ConfirmDialog
+        open={question !== null}
+        title={
+          question === 'archive'
+            ? `Archive provider ${provider.name}?`
+            : `Deactivate ${provider.name}?`
+        }
+        confirmLabel={question === 'archive' ? 'Archive provider' : 'Deactivate'}
+        onConfirm={() => void (question === 'archive' ? archive() : save())}
+        onCancel={() => setQuestion(null)}
+      >
+        {question === 'archive' && (
+          <p>
+            It will never get a lead again and leaves every list; its past leads and deliveries
+            stay. Archiving cannot be undone.
+          </p>
+        )}
+        {usedBy.length > 0 ? (
+          <p>
+            {usedBy.length === 1 ? 'One service uses it' : `${usedBy.length} services use it`}:{' '}
+            <strong>{namesOf(usedBy)}</strong>. They will fill leads without it.
+          </p>
+        ) : (
+          <p>No service uses it.</p>
+        )}
+      </ConfirmDialog>
     </li>
   );
 }

@@ -1,8 +1,10 @@
 import { useId, useState, type FormEvent } from 'react';
-import { useUpdateService } from '../../api/services.js';
+import { useArchiveService, useUpdateService } from '../../api/services.js';
 import type { Provider, Service, ServicePatch } from '../../../../src/contracts/index.js';
 import { Button } from '../../components/Button.js';
+import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { FieldErrorText } from '../../components/FieldError.js';
+import { serviceWarning } from './warnings.js';
 import { errorsFrom, parseWholeNumber, type ErrorsByField } from './formErrors.js';
 import { MembershipList, type Slot } from './MembershipList.js';
 
@@ -19,6 +21,10 @@ function sameOrder(a: number[], b: number[]): boolean {
 
 export function ServiceForm({ service, providers }: ServiceFormProps) {
   const id = useId();
+  const [name, setName] = useState(service.name);
+  const [slug, setSlug] = useState(service.slug);
+  const [confirming, setConfirming] = useState(false);
+  const archiveService = useArchiveService();
   const [perLead, setPerLead] = useState(String(service.providersPerLead));
   const [members, setMembers] = useState<Record<Slot, number[]>>({
     static: service.static,
@@ -33,7 +39,12 @@ export function ServiceForm({ service, providers }: ServiceFormProps) {
   const byId = new Map(providers.map((provider) => [provider.id, provider]));
   const membershipChanged =
     !sameOrder(members.static, service.static) || !sameOrder(members.pool, service.pool);
-  const changed = perLead !== String(service.providersPerLead) || membershipChanged;
+  const changed =
+    name !== service.name ||
+    slug !== service.slug ||
+    perLead !== String(service.providersPerLead) ||
+    membershipChanged;
+  const warning = serviceWarning(service, providers);
   const outside = providers.filter(
     (provider) => !members.static.includes(provider.id) && !members.pool.includes(provider.id),
   );
@@ -78,6 +89,8 @@ export function ServiceForm({ service, providers }: ServiceFormProps) {
       return;
     }
     const changes: ServicePatch = {};
+    if (name !== service.name) changes.name = name;
+    if (slug !== service.slug) changes.slug = slug;
     if (parsed !== service.providersPerLead) changes.providersPerLead = parsed;
     // Sent only when changed: a new membership restarts the round-robin pointer at 0.
     if (membershipChanged) {
@@ -88,6 +101,8 @@ export function ServiceForm({ service, providers }: ServiceFormProps) {
       const result = await updateService.mutateAsync({ id: service.id, changes });
       setErrors({});
       setWarnings(result.warnings);
+      setName(result.service.name);
+      setSlug(result.service.slug);
       setPerLead(String(result.service.providersPerLead));
       setMembers({ static: result.service.static, pool: result.service.pool });
       setSaved(true);
@@ -96,6 +111,40 @@ export function ServiceForm({ service, providers }: ServiceFormProps) {
       setErrors(errorsFrom(error, FIELDS));
     }
   };
+
+  const archive = async (): Promise<void> => {
+    setConfirming(false);
+    try {
+      await archiveService.mutateAsync(service.id);
+    } catch (error) {
+      setErrors(errorsFrom(error, FIELDS));
+    }
+  };
+
+  const textField = (
+    field: 'name' | 'slug',
+    label: string,
+    value: string,
+    set: (value: string) => void,
+  ) => (
+    <div className="min-w-40 flex-1">
+      <label htmlFor={`${id}-${field}`} className="text-xs font-medium text-slate-700">
+        {label}
+      </label>
+      <input
+        id={`${id}-${field}`}
+        value={value}
+        onChange={(event) => {
+          setSaved(false);
+          set(event.target.value);
+        }}
+        aria-invalid={errors[field] ? true : undefined}
+        aria-describedby={errors[field] ? `${id}-${field}-error` : undefined}
+        className="w-full rounded-lg border border-slate-300 px-2.5 py-1.5 text-sm aria-[invalid=true]:border-red-700"
+      />
+      <FieldErrorText id={`${id}-${field}-error`} message={errors[field]} />
+    </div>
+  );
 
   const membershipError = [errors['static'], errors['pool'], errors['providers']]
     .filter(Boolean)
@@ -114,6 +163,19 @@ export function ServiceForm({ service, providers }: ServiceFormProps) {
           {service.name} <span className="font-normal text-slate-600">{service.slug}</span>
         </h3>
         <span className="text-xs text-slate-600">pointer {service.pointer}</span>
+      </div>
+      {warning && (
+        <p
+          role="status"
+          data-testid="service-warning"
+          className="mt-2 rounded-lg bg-amber-50 px-3 py-2 text-sm text-amber-900"
+        >
+          {warning}
+        </p>
+      )}
+      <div className="mt-3 flex flex-wrap gap-3">
+        {textField('name', 'Name', name, setName)}
+        {textField('slug', 'Slug (senders name the service by it)', slug, setSlug)}
       </div>
       <div className="mt-3 w-40">
         <label htmlFor={`${id}-per-lead`} className="text-xs font-medium text-slate-700">
@@ -188,7 +250,28 @@ export function ServiceForm({ service, providers }: ServiceFormProps) {
         <span aria-live="polite" className="text-sm text-emerald-800">
           {saved && !changed ? 'Saved' : ''}
         </span>
+        <Button
+          variant="ghost"
+          className="ml-auto"
+          onClick={() => setConfirming(true)}
+          disabled={archiveService.isPending}
+        >
+          Archive service
+        </Button>
       </div>
+      <ConfirmDialog
+        open={confirming}
+        title={`Archive service ${service.name}?`}
+        confirmLabel="Archive service"
+        onConfirm={() => void archive()}
+        onCancel={() => setConfirming(false)}
+      >
+        <p>
+          Senders naming <code className="font-mono">{service.slug}</code> or id {service.id} get
+          &ldquo;service not found&rdquo; from then on. Its leads, allocations and deliveries stay.
+          Archiving cannot be undone; the slug becomes free for a new service.
+        </p>
+      </ConfirmDialog>
       {errors['form'] && (
         <p role="alert" className="mt-2 text-sm font-medium text-red-800">
           {errors['form']}

@@ -3,7 +3,9 @@ import { useServices } from '../../api/services.js';
 import { LoadError } from '../../components/LoadError.js';
 import { PageHeader } from '../../components/PageHeader.js';
 import { Panel } from '../../components/Panel.js';
+import { Link } from '../../router/router.js';
 import { NewProviderForm } from './NewProviderForm.js';
+import { NewServiceForm } from './NewServiceForm.js';
 import { ProviderRow } from './ProviderRow.js';
 import { ServiceForm } from './ServiceForm.js';
 
@@ -31,7 +33,7 @@ export function SettingsPage() {
           >
             <ul className="divide-y divide-slate-100">
               {providers.data.map((provider) => (
-                <ProviderRow key={provider.id} provider={provider} />
+                <ProviderRow key={provider.id} provider={provider} services={services.data} />
               ))}
             </ul>
             <NewProviderForm />
@@ -40,6 +42,15 @@ export function SettingsPage() {
             <h2 id="services-heading" className="text-base font-semibold text-slate-900">
               Services
             </h2>
+            <p className="text-sm text-slate-700">
+              Archived services and providers leave these lists and the dashboard; their history
+              stays, and every change is in the{' '}
+              <Link to="/audit" className="text-blue-800 underline">
+                audit log
+              </Link>
+              .
+            </p>
+            <NewServiceForm />
             <div className="grid gap-4 xl:grid-cols-2">
               {services.data.map((service) => (
                 <ServiceForm key={service.id} service={service} providers={providers.data} />

@@ -5,7 +5,7 @@ import { statsQuery } from '../../api/stats.js';
 import type { Service } from '../../../../src/contracts/index.js';
 import { ProviderTag } from '../../components/Badges.js';
 import { PageHeader } from '../../components/PageHeader.js';
-import { formatDuration, shortId } from '../../format.js';
+import { formatDuration, plainCode, shortId } from '../../format.js';
 import { Link } from '../../router/router.js';
 import { useSession } from '../../session/session.js';
 import { ToolCard } from './ToolCard.js';
@@ -238,7 +238,7 @@ function LeadResults({
   return (
     <div className="space-y-2">
       <p className="font-medium" data-testid="generate-summary">
-        {allocated} allocated, {refused} insufficient_quota
+        {allocated} allocated, {refused} {plainCode('insufficient_quota')}
         {other > 0 ? `, ${other} failed` : ''}
       </p>
       <ol className="divide-y divide-slate-100" data-testid="generate-results">
@@ -257,8 +257,11 @@ function LeadResults({
                   <ProviderTag key={provider.id} name={provider.name} role={provider.role} />
                 ))
               ) : (
-                <span className="rounded-md bg-red-100 px-1.5 py-0.5 text-xs font-semibold text-red-900">
-                  {result.error ?? `HTTP ${result.status}`}
+                <span
+                  title={result.error ?? undefined}
+                  className="rounded-md bg-red-100 px-1.5 py-0.5 text-xs font-semibold text-red-900"
+                >
+                  {result.error ? plainCode(result.error) : `HTTP ${result.status}`}
                 </span>
               )}
             </span>
