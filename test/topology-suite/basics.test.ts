@@ -7,6 +7,7 @@ import {
   allocationHistory,
   postJson,
   scratchDir,
+  sendUntilAnswered,
   startInstance,
   startNginx,
   startPgBouncer,
@@ -27,6 +28,13 @@ beforeAll(async () => {
   bouncer = await startPgBouncer(db.url, scratch.dir);
   instances = await Promise.all(
     [0, 1, 2].map(() => startInstance({ databaseUrl: bouncer.url, listenUrl: db.url })),
+  );
+  // A freshly started instance may shed load (503 + Retry-After) while it compiles; the tests
+  // below expect exact answers from each, so each answers one retried lead first.
+  await Promise.all(
+    instances.map((instance, index) =>
+      sendUntilAnswered(`${instance.url}/api/lead`, {}, `warm-up-${index}`, [], 30_000),
+    ),
   );
   nginx = await startNginx(
     instances.map((instance) => instance.port),

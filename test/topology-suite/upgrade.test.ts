@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { withDatabase } from '../../src/db/database.js';
 import { projectRoot } from '../../src/paths.js';
 import { spawnServer, type ServerProcess } from '../faults/server-process.js';
-import { postJson, scratchDir } from './harness.js';
+import { isAllowedAnswer, scratchDir, sendUntilAnswered, type Answer } from './harness.js';
 
 // README "Upgrading": expand, deploy, contract. The release before the newest migration and
 // this one run side by side on one database, as they do halfway through a rolling restart.
@@ -69,15 +69,29 @@ async function applied(): Promise<string[]> {
   }
 }
 
+/**
+ * A lead and an allocation through `server`, sent as senders do: a 503 + Retry-After (a fresh
+ * process still compiling sheds load for a moment) is retried with the same key.
+ */
 async function exercise(server: ServerProcess, key: string): Promise<void> {
-  const lead = await postJson(
+  const answers: Answer[] = [];
+  const lead = await sendUntilAnswered(
     `${server.url}/api/lead`,
     { email: `${key}@example.com` },
-    { 'idempotency-key': key },
+    key,
+    answers,
+    30_000,
   );
   expect(lead.status).toBe(201);
-  const allocation = await postJson(`${server.url}/api/request-service`, { serviceId: 1 });
+  const allocation = await sendUntilAnswered(
+    `${server.url}/api/request-service`,
+    { serviceId: 1 },
+    `${key}-allocation`,
+    answers,
+    30_000,
+  );
   expect(allocation.status).toBe(201);
+  expect(answers.filter((answer) => !isAllowedAnswer(answer))).toEqual([]);
   const ready = await fetch(`${server.url}/ready`);
   expect(ready.status).toBe(200);
 }
@@ -105,10 +119,12 @@ it('an old and a new instance share one database across the newest migration', a
   servers.push(restarted);
   await exercise(restarted, 'upgrade-old-3');
   // A key is one lead, whichever release answers.
-  const again = await postJson(
+  const again = await sendUntilAnswered(
     `${restarted.url}/api/lead`,
     {},
-    { 'idempotency-key': 'upgrade-new-1' },
+    'upgrade-new-1',
+    [],
+    30_000,
   );
   expect(again.status).toBe(409);
 });
