@@ -8,8 +8,14 @@ export const RETRYABLE_SQLSTATES: ReadonlySet<string> = new Set(['40001', '40P01
 
 // Class 08 (connection exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot
 // connect now), 53300 (too many connections), 57014 (statement_timeout: the database is too
-// busy to answer in time, which a sender should treat like an outage and retry).
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300|57014)$/;
+// busy to answer in time, which a sender should treat like an outage and retry), 25006
+// (read-only transaction: the connection reached a primary that was demoted by a failover).
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300|57014|25006)$/;
+
+/** The server this connection reached no longer accepts writes (a demoted primary). */
+export function isReadOnlyServer(error: unknown): boolean {
+  return codeOf(error) === '25006';
+}
 const UNAVAILABLE_NODE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

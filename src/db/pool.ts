@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { clientOptions } from './connection-url.js';
+import { isReadOnlyServer } from './pg-errors.js';
 
 // bigint (int8) and numeric come back as strings by default; counts and ids we read fit in
 // a double, so parse int8 as number (event ids and raw ids stay far below 2^53).
@@ -99,6 +100,9 @@ export async function transaction<T>(pool: Pool, work: (tx: Tx) => Promise<T>): 
     result = await work(tx);
     await client.query('COMMIT');
   } catch (error) {
+    // A demoted primary keeps its sessions open: drop this one so the next connection picks
+    // the new read-write host (connection-url.ts) instead of failing on it again and again.
+    if (isReadOnlyServer(error)) broken = error as Error;
     try {
       await client.query('ROLLBACK');
     } catch (rollbackError) {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { afterCommit, createPool, transaction, type Pool, type Tx } from '../../src/db/pool.js';
+import { isUnavailable } from '../../src/db/pg-errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let db: TestDatabase;
@@ -77,5 +78,26 @@ describe('afterCommit', () => {
       finished = tx;
     });
     expect(() => afterCommit(finished!, () => undefined)).toThrow(/outside a transaction/);
+  });
+});
+
+describe('a connection to a server that no longer accepts writes', () => {
+  it('is reported as unavailable and dropped, so the next transaction connects afresh', async () => {
+    const pool = createPool({ connectionString: db.url, max: 1 });
+    try {
+      // What a demoted primary looks like to a session that stayed connected to it.
+      await pool.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
+      const { rows } = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const demoted = rows[0]!.pid;
+      const failure = await transaction(pool, (tx) =>
+        tx.query('INSERT INTO commit_check VALUES (-1)'),
+      ).catch((error: unknown) => error);
+      expect(isUnavailable(failure)).toBe(true);
+      const after = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      expect(after.rows[0]!.pid).not.toBe(demoted);
+      await transaction(pool, (tx) => tx.query('INSERT INTO commit_check VALUES (-2)'));
+    } finally {
+      await pool.end();
+    }
   });
 });
