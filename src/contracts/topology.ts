@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { rowId, storableText } from './common.js';
 import { deliveryConfigInput, deliveryConfigView, deliveryState } from './delivery.js';
+import { backlogHours, capUsage, caps, dedupe, filters, schedule, timeZone } from './rules.js';
 
 /**
  * A service slug: lowercase letters, digits and dashes, at most 63, and at least one letter —
@@ -18,6 +19,10 @@ export const provider = z.object({
   quota: z.number().int(),
   remainingQuota: z.number().int(),
   active: z.boolean(),
+  timezone: z.string(),
+  caps,
+  schedule,
+  filters,
 });
 export type Provider = z.infer<typeof provider>;
 
@@ -25,6 +30,9 @@ export type Provider = z.infer<typeof provider>;
 export const providerView = provider.extend({
   deliveryState,
   delivery: deliveryConfigView.nullable(),
+  capUsage: capUsage.describe("Allocations in each cap's current period, in the provider's zone"),
+  capped: z.boolean().describe('A cap is reached for its current period'),
+  openNow: z.boolean().describe('Inside its schedule now (always, without one)'),
 });
 export type ProviderView = z.infer<typeof providerView>;
 
@@ -36,6 +44,9 @@ export const service = z.object({
   static: z.array(z.number().int()),
   pool: z.array(z.number().int()),
   pointer: z.number().int().describe('Index into `pool` where the next round-robin walk starts'),
+  dedupe: dedupe.nullable(),
+  backlogHours: z.number().int(),
+  backlog: z.number().int().describe('Unallocated leads waiting for a retry'),
 });
 export type Service = z.infer<typeof service>;
 
@@ -59,6 +70,10 @@ export const providerPatch = z
     remainingQuota: quota,
     active: z.boolean(),
     delivery: deliveryConfigInput.nullable().describe('The delivery endpoint; null removes it'),
+    timezone: timeZone,
+    caps,
+    schedule,
+    filters,
   })
   .partial()
   .strict();
@@ -76,6 +91,8 @@ export const servicePatch = z
     providersPerLead: z.number().int().min(1).max(100),
     static: providerIds,
     pool: providerIds,
+    dedupe: dedupe.nullable().describe('The duplicate window; null removes it'),
+    backlogHours,
   })
   .partial()
   .strict();

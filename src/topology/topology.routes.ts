@@ -12,6 +12,7 @@ import {
   serviceChange,
   servicePatch,
 } from '../contracts/index.js';
+import type { Clock } from '../allocation/calendar.js';
 import type { Pool } from '../db/pool.js';
 import { selectProvidersWithDelivery, selectServices } from './topology.sql.js';
 import type { TopologyService } from './topology.service.js';
@@ -19,11 +20,12 @@ import type { TopologyService } from './topology.service.js';
 export interface TopologyRoutesOptions {
   pool: Pool;
   topology: TopologyService;
+  clock: Clock;
 }
 
 export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = async (
   app,
-  { pool, topology },
+  { pool, topology, clock },
 ) => {
   app.get(
     '/api/providers',
@@ -35,7 +37,7 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
         response: { 200: z.array(providerView) },
       },
     },
-    async () => selectProvidersWithDelivery(pool),
+    async () => selectProvidersWithDelivery(pool, null, clock()),
   );
 
   app.get(

@@ -14,6 +14,7 @@ import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
 import { AppError, NotFound, ValidationFailed } from '../errors.js';
 import { refuseUrl } from '../delivery/address-guard.js';
+import { systemClock, type Clock } from '../allocation/calendar.js';
 import {
   deleteProviderDelivery,
   selectStoredDelivery,
@@ -69,6 +70,7 @@ export class TopologyService {
     private readonly committed: EventsCommitted,
     /** Refuse delivery URLs that reach loopback, private or link-local addresses (SPEC §9). */
     private readonly guardDeliveryUrls: boolean = false,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async createProvider(input: NewProvider): Promise<Provider> {
@@ -81,6 +83,19 @@ export class TopologyService {
         remainingQuota,
         active: input.active ?? true,
       });
+      const { timezone, caps, schedule, filters } = input;
+      if (timezone ?? caps ?? schedule ?? filters) {
+        const withRules = await updateProvider(tx, provider.id, {
+          timezone,
+          caps,
+          schedule,
+          filters,
+        });
+        await appendEvents(tx, this.committed, [
+          { type: 'provider.updated', payload: { provider: withRules, change: 'created' } },
+        ]);
+        return withRules;
+      }
       await appendEvents(tx, this.committed, [
         { type: 'provider.updated', payload: { provider, change: 'created' } },
       ]);
@@ -113,7 +128,7 @@ export class TopologyService {
       await appendEvents(tx, this.committed, [
         { type: 'provider.updated', payload: { provider, change: 'updated' } },
       ]);
-      return (await selectProvidersWithDelivery(tx, id))[0]!;
+      return (await selectProvidersWithDelivery(tx, id, this.clock()))[0]!;
     });
   }
 
@@ -144,6 +159,8 @@ export class TopologyService {
         ...(input.slug !== undefined && { slug: input.slug }),
         ...(input.name !== undefined && { name: input.name }),
         ...(input.providersPerLead !== undefined && { providersPerLead: input.providersPerLead }),
+        ...(input.dedupe !== undefined && { dedupe: input.dedupe }),
+        ...(input.backlogHours !== undefined && { backlogHours: input.backlogHours }),
       });
       if (input.static !== undefined || input.pool !== undefined) {
         const staticIds = input.static ?? current.static;

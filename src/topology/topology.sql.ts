@@ -6,6 +6,16 @@ import {
   type Role,
   type Service as ServiceView,
 } from '../contracts/index.js';
+import {
+  CAP_PERIODS,
+  type CapPeriod,
+  type Caps,
+  type Dedupe,
+  type Filter,
+  type Schedule,
+} from '../contracts/rules.js';
+import { countCapUsage } from '../allocation/allocation.sql.js';
+import { isOpen, periodStarts } from '../allocation/calendar.js';
 import type { Pool, Tx } from '../db/pool.js';
 
 interface ProviderRow {
@@ -14,9 +24,14 @@ interface ProviderRow {
   quota: number;
   remaining_quota: number;
   active: boolean;
+  timezone: string;
+  caps: Caps;
+  schedule: Schedule;
+  filters: Filter[];
 }
 
-const PROVIDER_COLUMNS = 'id, name, quota, remaining_quota, active';
+const PROVIDER_COLUMNS =
+  'id, name, quota, remaining_quota, active, timezone, caps, schedule, filters';
 
 function toProviderView(row: ProviderRow): ProviderView {
   return {
@@ -25,6 +40,10 @@ function toProviderView(row: ProviderRow): ProviderView {
     quota: row.quota,
     remainingQuota: row.remaining_quota,
     active: row.active,
+    timezone: row.timezone,
+    caps: row.caps,
+    schedule: row.schedule,
+    filters: row.filters,
   };
 }
 
@@ -56,14 +75,18 @@ function toDeliveryView(row: ProviderWithDeliveryRow): DeliveryConfigView | null
   };
 }
 
-/** Providers with their endpoint (header values and secret masked) and its health. */
+/**
+ * Providers with their endpoint (header values and secret masked), its health, and their
+ * rules' state at `now`: each cap's use this period, capped, open by the schedule.
+ */
 export async function selectProvidersWithDelivery(
   db: Pool | Tx,
-  id: number | null = null,
+  id: number | null,
+  now: Date,
 ): Promise<ProviderWithDelivery[]> {
   const { rows } = await db.query<ProviderWithDeliveryRow>(
     `SELECT p.id, p.name, p.quota, p.remaining_quota, p.active,
-            c.url, c.method, c.format, c.headers, c.fields, c.timeout_ms, c.max_attempts,
+            p.timezone, p.caps, p.schedule, p.filters, c.url, c.method, c.format, c.headers, c.fields, c.timeout_ms, c.max_attempts,
             c.accept_pattern, c.signing_secret IS NOT NULL AS signed,
             c.paused_at IS NOT NULL AS paused
        FROM providers p LEFT JOIN provider_delivery c ON c.provider_id = p.id
@@ -71,11 +94,23 @@ export async function selectProvidersWithDelivery(
       ORDER BY p.id`,
     [id],
   );
-  return rows.map((row) => ({
-    ...toProviderView(row),
-    deliveryState: row.url === null ? 'none' : row.paused ? 'paused' : 'ok',
-    delivery: toDeliveryView(row),
-  }));
+  const starts = new Map<number, Record<CapPeriod, Date>>(
+    rows.map((row) => [row.id, periodStarts(now, row.timezone)]),
+  );
+  const usage = await countCapUsage(db, starts);
+  return rows.map((row) => {
+    const used = usage.get(row.id) ?? { hour: 0, day: 0, week: 0, month: 0 };
+    return {
+      ...toProviderView(row),
+      deliveryState: row.url === null ? 'none' : row.paused ? 'paused' : 'ok',
+      delivery: toDeliveryView(row),
+      capUsage: used,
+      capped: CAP_PERIODS.some(
+        (period) => row.caps[period] !== undefined && used[period] >= row.caps[period]!,
+      ),
+      openNow: isOpen(row.schedule, now, row.timezone),
+    };
+  });
 }
 
 export async function selectProviderIds(db: Pool | Tx, ids: number[]): Promise<number[]> {
@@ -102,17 +137,40 @@ export async function insertProvider(
 export async function updateProvider(
   tx: Tx,
   id: number,
-  values: Partial<{ name: string; quota: number; remainingQuota: number; active: boolean }>,
+  values: Partial<{
+    name: string;
+    quota: number;
+    remainingQuota: number;
+    active: boolean;
+    timezone: string;
+    caps: Caps;
+    schedule: Schedule;
+    filters: Filter[];
+  }>,
 ): Promise<ProviderView> {
   // coalesce keeps a column whose value is not given; none of these columns is nullable.
+  const json = (value: unknown): string | undefined =>
+    value === undefined ? undefined : JSON.stringify(value);
   const { rows } = await tx.query<ProviderRow>(
     `UPDATE providers
         SET name = coalesce($2, name), quota = coalesce($3, quota),
             remaining_quota = coalesce($4, remaining_quota), active = coalesce($5, active),
+            timezone = coalesce($6, timezone), caps = coalesce($7::jsonb, caps),
+            schedule = coalesce($8::jsonb, schedule), filters = coalesce($9::jsonb, filters),
             updated_at = now()
       WHERE id = $1
      RETURNING ${PROVIDER_COLUMNS}`,
-    [id, values.name, values.quota, values.remainingQuota, values.active],
+    [
+      id,
+      values.name,
+      values.quota,
+      values.remainingQuota,
+      values.active,
+      values.timezone,
+      json(values.caps),
+      json(values.schedule),
+      json(values.filters),
+    ],
   );
   return toProviderView(rows[0]!);
 }
@@ -125,7 +183,15 @@ export async function selectServices(db: Pool | Tx): Promise<ServiceView[]> {
     slug: string;
     name: string;
     providers_per_lead: number;
-  }>('SELECT id, slug, name, providers_per_lead FROM services ORDER BY id');
+    dedupe: Dedupe | null;
+    backlog_hours: number;
+    backlog: number;
+  }>(
+    `SELECT s.id, s.slug, s.name, s.providers_per_lead, s.dedupe, s.backlog_hours,
+            (SELECT count(*)::int FROM leads l
+              WHERE l.status = 'unallocated' AND l.service_id = s.id) AS backlog
+       FROM services s ORDER BY s.id`,
+  );
   const members = await db.query<{ service_id: number; provider_id: number; role: Role }>(
     `SELECT service_id, provider_id, role FROM service_providers
       ORDER BY service_id, role, position`,
@@ -146,6 +212,9 @@ export async function selectServices(db: Pool | Tx): Promise<ServiceView[]> {
       static: withRole('static'),
       pool: withRole('pool'),
       pointer: pointers.get(service.id) ?? 0,
+      dedupe: service.dedupe,
+      backlogHours: service.backlog_hours,
+      backlog: service.backlog,
     };
   });
 }
@@ -172,14 +241,31 @@ export async function insertService(
 export async function updateService(
   tx: Tx,
   id: number,
-  values: Partial<{ slug: string; name: string; providersPerLead: number }>,
+  values: Partial<{
+    slug: string;
+    name: string;
+    providersPerLead: number;
+    dedupe: Dedupe | null;
+    backlogHours: number;
+  }>,
 ): Promise<void> {
+  // dedupe: undefined keeps it, null removes it ($6 says which).
   await tx.query(
     `UPDATE services
         SET slug = coalesce($2, slug), name = coalesce($3, name),
-            providers_per_lead = coalesce($4, providers_per_lead)
+            providers_per_lead = coalesce($4, providers_per_lead),
+            dedupe = CASE WHEN $6::boolean THEN $5::jsonb ELSE dedupe END,
+            backlog_hours = coalesce($7, backlog_hours)
       WHERE id = $1`,
-    [id, values.slug, values.name, values.providersPerLead],
+    [
+      id,
+      values.slug,
+      values.name,
+      values.providersPerLead,
+      values.dedupe === undefined || values.dedupe === null ? null : JSON.stringify(values.dedupe),
+      values.dedupe !== undefined,
+      values.backlogHours,
+    ],
   );
 }
 

@@ -34,8 +34,15 @@ describe('reading the topology', () => {
       quota: 10,
       remainingQuota: 10,
       active: true,
+      timezone: 'UTC',
+      caps: {},
+      schedule: [],
+      filters: [],
       deliveryState: 'none',
       delivery: null,
+      capUsage: { hour: 0, day: 0, week: 0, month: 0 },
+      capped: false,
+      openNow: true,
     });
     const services = await call('GET', '/api/services');
     expect(services.body).toEqual([
@@ -47,6 +54,9 @@ describe('reading the topology', () => {
         static: [1],
         pool: [2, 3, 4],
         pointer: 0,
+        dedupe: null,
+        backlogHours: 24,
+        backlog: 0,
       },
       {
         id: 2,
@@ -56,6 +66,9 @@ describe('reading the topology', () => {
         static: [5],
         pool: [6, 7, 8],
         pointer: 0,
+        dedupe: null,
+        backlogHours: 24,
+        backlog: 0,
       },
       {
         id: 3,
@@ -65,6 +78,9 @@ describe('reading the topology', () => {
         static: [1, 4],
         pool: [2, 3, 5, 6, 7, 8],
         pointer: 0,
+        dedupe: null,
+        backlogHours: 24,
+        backlog: 0,
       },
     ]);
   });

@@ -25,8 +25,15 @@ const PROVIDERS: ProviderView[] = [1, 2, 3, 4].map((id) => ({
   quota: 10,
   remainingQuota: 10,
   active: true,
+  timezone: 'UTC',
+  caps: {},
+  schedule: [],
+  filters: [],
   deliveryState: 'none',
   delivery: null,
+  capUsage: { hour: 0, day: 0, week: 0, month: 0 },
+  capped: false,
+  openNow: true,
 }));
 const SERVICES: Service[] = [
   {
@@ -37,6 +44,9 @@ const SERVICES: Service[] = [
     static: [1],
     pool: [2, 3, 4],
     pointer: 0,
+    dedupe: null,
+    backlogHours: 24,
+    backlog: 0,
   },
 ];
 const STATS: Stats = {

@@ -53,13 +53,20 @@ function withRemaining(
  */
 function withProvider(providers: ProviderView[], provider: Provider): ProviderView[] {
   // Only the fields the event is about: whatever else an object carries must not win.
-  const { id, name, quota, remainingQuota, active } = provider;
-  const fields = { id, name, quota, remainingQuota, active };
+  const { id, name, quota, remainingQuota, active, timezone, caps, schedule, filters } = provider;
+  const fields = { id, name, quota, remainingQuota, active, timezone, caps, schedule, filters };
   const known = providers.find((existing) => existing.id === id);
   if (known) {
     return providers.map((existing) => (existing === known ? { ...known, ...fields } : existing));
   }
-  const added: ProviderView = { ...fields, deliveryState: 'none', delivery: null };
+  const added: ProviderView = {
+    ...fields,
+    deliveryState: 'none',
+    delivery: null,
+    capUsage: { hour: 0, day: 0, week: 0, month: 0 },
+    capped: false,
+    openNow: true,
+  };
   return [...providers, added].sort((a, b) => a.id - b.id);
 }
 
