@@ -52,6 +52,11 @@ export interface AppDependencies {
   logger: Logger;
   /** The time caps, schedules, duplicate windows and the backlog read; tests set it. */
   clock?: Clock;
+  /**
+   * false: the backlog is drained only when asked (`leadflow.backlog.drain()`), never by the
+   * minute or by events; for tests that compare each step with a model.
+   */
+  automaticBacklog?: boolean;
 }
 
 declare module 'fastify' {
@@ -187,7 +192,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const backlog = new BacklogDrainer(pool, allocation, logger);
   app.decorate('leadflow', { ingest, allocation, backlog, hub, committed, dispatcher, demoBuyer });
   app.addHook('onReady', () => hub.start());
-  app.addHook('onReady', async () => backlog.start(hub));
+  if (deps.automaticBacklog !== false) app.addHook('onReady', async () => backlog.start(hub));
   app.addHook('preClose', () => backlog.stop());
   app.addHook('onReady', async () => dispatcher.start());
   app.addHook('preClose', () => hub.stop());

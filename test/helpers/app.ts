@@ -17,7 +17,7 @@ export interface TestApp {
 export async function startTestApp(
   database: Pick<TestDatabase, 'url'>,
   env: Record<string, string> = {},
-  options: { clock?: Clock } = {},
+  options: { clock?: Clock; automaticBacklog?: boolean } = {},
 ): Promise<TestApp> {
   const config: Config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
