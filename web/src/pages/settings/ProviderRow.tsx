@@ -3,6 +3,7 @@ import { useUpdateProvider } from '../../api/providers.js';
 import type { ProviderPatch, ProviderView } from '../../../../src/contracts/index.js';
 import { Button } from '../../components/Button.js';
 import { DeliveryEditor } from './DeliveryEditor.js';
+import { RoutingRules } from './RulesEditor.js';
 import { FieldErrorText } from '../../components/FieldError.js';
 import { errorsFrom, parseWholeNumber, type ErrorsByField } from './formErrors.js';
 
@@ -161,6 +162,7 @@ export function ProviderRow({ provider }: ProviderRowProps) {
           <DeliveryEditor key={JSON.stringify(provider.delivery)} provider={provider} />
         </div>
       </details>
+      <RoutingRules provider={provider} />
     </li>
   );
 }

@@ -6,6 +6,7 @@ import { Panel } from '../../components/Panel.js';
 import { NewProviderForm } from './NewProviderForm.js';
 import { ProviderRow } from './ProviderRow.js';
 import { ServiceForm } from './ServiceForm.js';
+import { ServiceRulesEditor } from './ServiceRulesEditor.js';
 
 export function SettingsPage() {
   const providers = useProviders();
@@ -42,7 +43,13 @@ export function SettingsPage() {
             </h2>
             <div className="grid gap-4 xl:grid-cols-2">
               {services.data.map((service) => (
-                <ServiceForm key={service.id} service={service} providers={providers.data} />
+                <div key={service.id} className="space-y-2">
+                  <ServiceForm service={service} providers={providers.data} />
+                  <ServiceRulesEditor
+                    key={JSON.stringify([service.dedupe, service.backlogHours])}
+                    service={service}
+                  />
+                </div>
               ))}
             </div>
           </section>
