@@ -362,10 +362,8 @@ export function RoutingRules({ provider }: RulesEditorProps) {
         </span>
       </summary>
       <div className="pt-3">
-        <RulesEditor
-          key={JSON.stringify([timezone, caps, schedule, filters])}
-          provider={provider}
-        />
+        {/* Not keyed by the rules: a remount after this editor's own save would lose "Saved". */}
+        <RulesEditor provider={provider} />
       </div>
     </details>
   );

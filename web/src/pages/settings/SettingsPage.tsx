@@ -45,10 +45,7 @@ export function SettingsPage() {
               {services.data.map((service) => (
                 <div key={service.id} className="space-y-2">
                   <ServiceForm service={service} providers={providers.data} />
-                  <ServiceRulesEditor
-                    key={JSON.stringify([service.dedupe, service.backlogHours])}
-                    service={service}
-                  />
+                  <ServiceRulesEditor service={service} />
                 </div>
               ))}
             </div>
