@@ -62,14 +62,30 @@ export interface BacklogReport {
 
 const BACKLOG_LEADS = 10_000;
 
-async function api(context: BenchContext, method: string, url: string, body?: unknown) {
-  const response = await fetch(`${context.serverUrl}${url}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (response.status >= 500) throw new Error(`${method} ${url}: ${response.status}`);
-  return (await response.json()) as unknown;
+/**
+ * One API call of the backlog scenario. A 503 (load shedding, SPEC §8) is waited out and sent
+ * again, as a sender would: on a shared machine the filling phase was shed and ended the run.
+ */
+async function api(
+  context: BenchContext,
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<unknown> {
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch(`${context.serverUrl}${url}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 503 && attempt < 50) {
+      await response.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      continue;
+    }
+    if (response.status >= 500) throw new Error(`${method} ${url}: ${response.status}`);
+    return (await response.json()) as unknown;
+  }
 }
 
 /**
