@@ -65,6 +65,13 @@ export function describeScenario(result: ScenarioResult): string[] {
       (result.ratio !== undefined ? ` · ${result.ratio.toFixed(2)}× baseline` : ''),
     ...describeObservation(http.observation, run.requests),
   );
+  if (result.backlog) {
+    const backlog = result.backlog;
+    lines.push(
+      `  backlog   ${integer(backlog.leads)} unallocated leads drained ${ms(backlog.drainMs)} ms after one quota reset ` +
+        `(${integer((backlog.allocated / backlog.drainMs) * 1000)} leads/s)`,
+    );
+  }
   if (result.delivery) {
     const delivery = result.delivery;
     lines.push(

@@ -14,6 +14,8 @@ import type { Logger } from 'pino';
 import { allocationRoutes } from './allocation/allocation.routes.js';
 import { auditRoutes } from './audit/audit.routes.js';
 import { AllocationService } from './allocation/allocation.service.js';
+import { BacklogDrainer } from './allocation/backlog.js';
+import { systemClock, type Clock } from './allocation/calendar.js';
 import { testToolsEnabled, type Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import { deliveryRoutes } from './delivery/delivery.routes.js';
@@ -53,6 +55,13 @@ export interface AppDependencies {
    */
   databaseUrl: string;
   logger: Logger;
+  /** The time caps, schedules, duplicate windows and the backlog read; tests set it. */
+  clock?: Clock;
+  /**
+   * false: the backlog is drained only when asked (`leadflow.backlog.drain()`), never by the
+   * minute or by events; for tests that compare each step with a model.
+   */
+  automaticBacklog?: boolean;
 }
 
 declare module 'fastify' {
@@ -60,6 +69,7 @@ declare module 'fastify' {
     leadflow: {
       ingest: IngestService;
       allocation: AllocationService;
+      backlog: BacklogDrainer;
       hub: EventHub;
       committed: EventsCommitted;
       dispatcher: Dispatcher;
@@ -95,6 +105,7 @@ const DOCS_BACK_LINK = `document.addEventListener('DOMContentLoaded', function (
 /** Builds the whole HTTP app without listening, so tests can `inject` or listen on port 0. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const { config, pool, logger } = deps;
+  const clock = deps.clock ?? systemClock;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.BODY_LIMIT,
@@ -203,12 +214,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     isOwnUrl: (url) => demoBuyer?.owns(url) ?? false,
   });
   const wakeDispatcher = (): void => dispatcher.wake();
-  const allocation = new AllocationService(pool, logger, committed, wakeDispatcher);
-  const topology = new TopologyService(pool, committed, guardAddresses);
+  const allocation = new AllocationService(pool, logger, committed, wakeDispatcher, clock);
+  const topology = new TopologyService(pool, committed, guardAddresses, clock);
   const hub = new EventHub(pool, deps.databaseUrl, logger, committed);
+  const backlog = new BacklogDrainer(pool, allocation, logger);
   app.decorate('leadflow', {
     ingest,
     allocation,
+    backlog,
     hub,
     committed,
     dispatcher,
@@ -216,6 +229,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     draining,
   });
   app.addHook('onReady', () => hub.start());
+  if (deps.automaticBacklog !== false) app.addHook('onReady', async () => backlog.start(hub));
+  app.addHook('preClose', () => backlog.stop());
   app.addHook('onReady', async () => dispatcher.start());
   app.addHook('preClose', () => hub.stop());
   // After the server stopped taking requests, before the pool closes (server.ts).
@@ -228,10 +243,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerSessionRoutes(app, sessionRoutes);
   await api.register(healthRoutes, { pool, draining });
   await api.register(ingestRoutes, { ingest, allocation });
-  await api.register(allocationRoutes, { pool });
+  await api.register(allocationRoutes, { pool, allocation });
   await api.register(webhookRoutes, { pool, committed, secret: config.WEBHOOK_SECRET });
   await api.register(eventsRoutes, { hub, maxClients: limits.maxSseClients });
-  await api.register(topologyRoutes, { pool, topology });
+  await api.register(topologyRoutes, { pool, topology, clock });
   await api.register(leadsRoutes, { pool });
   await api.register(auditRoutes, { pool });
   await api.register(deliveryRoutes, {

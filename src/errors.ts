@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'bad_request'
   | 'conflict'
   | 'delivery_not_found'
+  | 'duplicate_lead'
   | 'forbidden'
   | 'forbidden_origin'
   | 'insufficient_quota'
@@ -83,8 +84,16 @@ export class ServiceNotFound extends NotFound {
 }
 
 export class InsufficientQuota extends AppError {
-  constructor(leadId: string) {
-    super(409, 'insufficient_quota', { lead_id: leadId });
+  /** `skipped`: the providers that could not take the lead and why (SPEC §10). */
+  constructor(leadId: string, skipped?: { providerId: number; reason: string }[]) {
+    super(409, 'insufficient_quota', { lead_id: leadId, ...(skipped && { skipped }) });
+  }
+}
+
+/** A contact allocated in the service within its duplicate window (SPEC §10, scope service). */
+export class DuplicateLead extends AppError {
+  constructor(leadId: string, duplicateOf: string) {
+    super(409, 'duplicate_lead', { lead_id: leadId, duplicate_of: duplicateOf });
   }
 }
 

@@ -1,6 +1,14 @@
 import { uuidv7 } from '../db/ids.js';
 import type { Pool, Tx } from '../db/pool.js';
 import type { AllocationRow, Role } from '../contracts/index.js';
+import {
+  CAP_PERIODS,
+  type AllocationAttempt,
+  type AttemptOutcome,
+  type CapPeriod,
+  type CapUsage,
+  type Decision,
+} from '../contracts/rules.js';
 
 export interface ServiceRef {
   id: number;
@@ -42,18 +50,39 @@ export interface NewAllocation {
   role: Role;
 }
 
+export type LeadOutcome = 'allocated' | 'unallocated' | 'duplicate' | 'expired';
+
+export interface NewAttempt {
+  leadId: string;
+  outcome: AttemptOutcome;
+  fromBacklog: boolean;
+  duplicateOf: string | null;
+  decisions: Decision[];
+}
+
+export interface BatchOutcome {
+  allocations: NewAllocation[];
+  leadStatuses: { leadId: string; status: LeadOutcome }[];
+  pointer: number;
+  /** The clock's time: allocation rows are stamped with it, so caps count in its periods. */
+  now: Date;
+  /** Normalised contacts of the leads allocated, for later duplicate windows. */
+  contacts: { contact: string; leadId: string }[];
+  attempts: NewAttempt[];
+}
+
 /**
  * Writes a batch's outcome: allocations, their deliveries (the outbox of SPEC §9: one per
  * allocation to a provider with an endpoint, in the same statement, so neither exists without
- * the other), quota decrements, lead statuses and the pointer. Returns the deliveries queued.
+ * the other), quota decrements, lead statuses, contacts, attempts and the pointer. Returns the
+ * deliveries queued.
  */
 export async function writeAllocations(
   tx: Tx,
   serviceId: number,
-  allocations: NewAllocation[],
-  leadStatuses: { leadId: string; status: 'allocated' | 'unallocated' }[],
-  pointer: number,
+  batch: BatchOutcome,
 ): Promise<number> {
+  const { allocations, leadStatuses, pointer, now } = batch;
   let queued = 0;
   if (allocations.length > 0) {
     const { rows } = await tx.query<{ queued: number }>(
@@ -61,8 +90,8 @@ export async function writeAllocations(
          SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[], $5::uuid[])
                     AS a(lead_id, provider_id, role, delivery_id)),
        inserted AS (
-         INSERT INTO allocations (lead_id, service_id, provider_id, role)
-         SELECT lead_id, $1, provider_id, role FROM input
+         INSERT INTO allocations (lead_id, service_id, provider_id, role, allocated_at)
+         SELECT lead_id, $1, provider_id, role, $6 FROM input
          RETURNING id, lead_id, provider_id),
        queued AS (
          INSERT INTO deliveries (id, lead_id, provider_id, allocation_id)
@@ -83,6 +112,7 @@ export async function writeAllocations(
         // it has one is decided in the statement, under the provider locks a configuration
         // change also takes.
         allocations.map(() => uuidv7()),
+        now,
       ],
     );
     queued = rows[0]?.queued ?? 0;
@@ -91,16 +121,133 @@ export async function writeAllocations(
     `WITH statuses AS (
        UPDATE leads l SET status = s.status, service_id = $1
          FROM unnest($2::uuid[], $3::text[]) AS s(lead_id, status)
-        WHERE l.id = s.lead_id)
+        WHERE l.id = s.lead_id),
+     contacts AS (
+       INSERT INTO lead_contacts (contact, lead_id, service_id, allocated_at)
+       SELECT contact, lead_id, $1, $5 FROM unnest($6::text[], $7::uuid[]) AS c(contact, lead_id)
+       ON CONFLICT DO NOTHING),
+     attempts AS (
+       INSERT INTO allocation_attempts
+         (lead_id, service_id, attempted_at, outcome, from_backlog, duplicate_of, decisions)
+       SELECT lead_id, $1, $5, outcome, from_backlog, duplicate_of, decisions
+         FROM unnest($8::uuid[], $9::text[], $10::boolean[], $11::uuid[], $12::jsonb[])
+           AS a(lead_id, outcome, from_backlog, duplicate_of, decisions))
      UPDATE allocation_state SET pool_pointer = $4 WHERE service_id = $1`,
     [
       serviceId,
       leadStatuses.map((lead) => lead.leadId),
       leadStatuses.map((lead) => lead.status),
       pointer,
+      now,
+      batch.contacts.map((contact) => contact.contact),
+      batch.contacts.map((contact) => contact.leadId),
+      batch.attempts.map((attempt) => attempt.leadId),
+      batch.attempts.map((attempt) => attempt.outcome),
+      batch.attempts.map((attempt) => attempt.fromBacklog),
+      batch.attempts.map((attempt) => attempt.duplicateOf),
+      batch.attempts.map((attempt) => JSON.stringify(attempt.decisions)),
     ],
   );
   return queued;
+}
+
+/**
+ * Each provider's allocations in the current period of each cap, over one index range scan
+ * from its earliest period start. `starts` holds only the periods worth counting.
+ */
+export async function countCapUsage(
+  db: Pool | Tx,
+  starts: Map<number, Partial<Record<CapPeriod, Date>>>,
+): Promise<Map<number, CapUsage>> {
+  const usage = new Map<number, CapUsage>();
+  const ids = [...starts.keys()];
+  if (ids.length === 0) return usage;
+  const far = new Date(8.64e15);
+  const column = (period: CapPeriod): (Date | null)[] =>
+    ids.map((id) => starts.get(id)![period] ?? null);
+  const { rows } = await db.query<{ id: number } & CapUsage>(
+    `SELECT s.id,
+            count(a.*) FILTER (WHERE a.allocated_at >= s.hour)::int  AS hour,
+            count(a.*) FILTER (WHERE a.allocated_at >= s.day)::int   AS day,
+            count(a.*) FILTER (WHERE a.allocated_at >= s.week)::int  AS week,
+            count(a.*) FILTER (WHERE a.allocated_at >= s.month)::int AS month
+       FROM unnest($1::int[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[],
+                   $5::timestamptz[]) AS s(id, hour, day, week, month)
+       LEFT JOIN allocations a
+         ON a.provider_id = s.id
+        AND a.allocated_at >= LEAST(coalesce(s.hour, $6), coalesce(s.day, $6),
+                                    coalesce(s.week, $6), coalesce(s.month, $6))
+      GROUP BY s.id`,
+    [ids, ...CAP_PERIODS.map(column), far],
+  );
+  for (const row of rows) {
+    usage.set(row.id, { hour: row.hour, day: row.day, week: row.week, month: row.month });
+  }
+  return usage;
+}
+
+/** Earlier allocations of any of `contacts` since `since`: which lead, which service, to whom. */
+export async function selectContactHistory(
+  tx: Tx,
+  contacts: string[],
+  since: Date,
+): Promise<{ contact: string; leadId: string; serviceId: number; providerIds: number[] }[]> {
+  if (contacts.length === 0) return [];
+  const { rows } = await tx.query<{
+    contact: string;
+    lead_id: string;
+    service_id: number;
+    provider_ids: number[];
+  }>(
+    `SELECT c.contact, c.lead_id, c.service_id,
+            array(SELECT a.provider_id FROM allocations a WHERE a.lead_id = c.lead_id) AS provider_ids
+       FROM lead_contacts c
+      WHERE c.contact = ANY($1::text[]) AND c.allocated_at >= $2
+      ORDER BY c.allocated_at, c.lead_id`,
+    [contacts, since],
+  );
+  return rows.map((row) => ({
+    contact: row.contact,
+    leadId: row.lead_id,
+    serviceId: row.service_id,
+    providerIds: row.provider_ids,
+  }));
+}
+
+/** Services with unallocated leads waiting, oldest waiting first. */
+export async function selectBacklogServices(pool: Pool): Promise<number[]> {
+  const { rows } = await pool.query<{ service_id: number }>(
+    `SELECT s.id AS service_id FROM services s
+      WHERE EXISTS (SELECT 1 FROM leads l WHERE l.status = 'unallocated' AND l.service_id = s.id)
+      ORDER BY s.id`,
+  );
+  return rows.map((row) => row.service_id);
+}
+
+export async function selectAttemptsForLead(
+  db: Pool | Tx,
+  leadId: string,
+): Promise<AllocationAttempt[]> {
+  const { rows } = await db.query<{
+    service_id: number;
+    attempted_at: Date;
+    outcome: AttemptOutcome;
+    from_backlog: boolean;
+    duplicate_of: string | null;
+    decisions: Decision[];
+  }>(
+    `SELECT service_id, attempted_at, outcome, from_backlog, duplicate_of, decisions
+       FROM allocation_attempts WHERE lead_id = $1 ORDER BY id`,
+    [leadId],
+  );
+  return rows.map((row) => ({
+    serviceId: row.service_id,
+    attemptedAt: row.attempted_at.toISOString(),
+    outcome: row.outcome,
+    fromBacklog: row.from_backlog,
+    duplicateOf: row.duplicate_of,
+    decisions: row.decisions,
+  }));
 }
 
 interface AllocationDbRow {
@@ -138,7 +285,7 @@ export async function selectAllocationsForLeads(
 }
 
 export async function selectLeadAllocationState(
-  pool: Pool,
+  pool: Pool | Tx,
   leadId: string,
 ): Promise<{ status: string; serviceId: number | null } | null> {
   const { rows } = await pool.query<{ status: string; service_id: number | null }>(

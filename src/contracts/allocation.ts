@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { timestamp } from './common.js';
+import { skipped } from './rules.js';
 import { role } from './topology.js';
 
 /** A provider as a lead got it. */
@@ -29,7 +30,12 @@ export const allocationAnswer = z.union([
     service_id: z.number().int(),
     providers: z.array(pickedProvider),
   }),
-  z.object({ ok: z.literal(false), error: z.string() }),
+  z.object({
+    ok: z.literal(false),
+    error: z.string(),
+    duplicate_of: z.uuid().optional(),
+    skipped: skipped.optional(),
+  }),
 ]);
 export type AllocationAnswer = z.infer<typeof allocationAnswer>;
 

@@ -31,6 +31,7 @@ const eventPayloads = {
     serviceId: z.number().int(),
     pointer: z.number().int(),
     providers: z.array(pickedProvider.extend({ remainingQuota: z.number().int() })),
+    fromBacklog: z.literal(true).optional().describe('Allocated by a backlog retry (SPEC §10)'),
   }),
   'lead.unallocated': z.object({
     leadId: z.uuid(),

@@ -14,6 +14,7 @@ export * from './ingest.js';
 export * from './lead-columns.js';
 export * from './leads.js';
 export * from './operations.js';
+export * from './rules.js';
 export * from './session.js';
 export * from './topology.js';
 export * from './webhooks.js';

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { allocationRow } from './allocation.js';
+import { allocationAttempt } from './rules.js';
 import { storableText, timestamp } from './common.js';
 import { delivery } from './delivery.js';
 import { storedEvent } from './events.js';
 
-export const leadStatus = z.enum(['new', 'allocated', 'unallocated']);
+export const leadStatus = z.enum(['new', 'allocated', 'unallocated', 'duplicate', 'expired']);
 export type LeadStatus = z.infer<typeof leadStatus>;
 
 export const rawStatus = z.enum(['accepted', 'duplicate', 'rejected', 'failed', 'reprocessed']);
@@ -92,6 +93,9 @@ export const leadDetail = z.object({
   raw: rawRequest.nullable(),
   duplicates: z.number().int().describe('Later requests that carried the same key'),
   allocations: z.array(allocationRow),
+  decisions: z
+    .array(allocationAttempt)
+    .describe('Every allocation attempt, with each provider considered: taken or skipped and why'),
   deliveries: z.array(delivery),
   events: z.array(storedEvent),
 });

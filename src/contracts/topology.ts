@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { rowId, storableText, timestamp } from './common.js';
 import { deliveryConfigInput, deliveryConfigView, deliveryState } from './delivery.js';
+import { backlogHours, capUsage, caps, dedupe, filters, schedule, timeZone } from './rules.js';
 
 /**
  * A service slug: lowercase letters, digits and dashes, at most 63, and at least one letter —
@@ -19,6 +20,10 @@ export const provider = z.object({
   remainingQuota: z.number().int(),
   active: z.boolean(),
   archivedAt: timestamp.nullable().describe('Set once archived: never allocated, not editable'),
+  timezone: z.string(),
+  caps,
+  schedule,
+  filters,
 });
 export type Provider = z.infer<typeof provider>;
 
@@ -26,6 +31,9 @@ export type Provider = z.infer<typeof provider>;
 export const providerView = provider.extend({
   deliveryState,
   delivery: deliveryConfigView.nullable(),
+  capUsage: capUsage.describe("Allocations in each cap's current period, in the provider's zone"),
+  capped: z.boolean().describe('A cap is reached for its current period'),
+  openNow: z.boolean().describe('Inside its schedule now (always, without one)'),
 });
 export type ProviderView = z.infer<typeof providerView>;
 
@@ -40,6 +48,9 @@ export const service = z.object({
   archivedAt: timestamp
     .nullable()
     .describe('Set once archived: `service_not_found` to senders, not editable'),
+  dedupe: dedupe.nullable(),
+  backlogHours: z.number().int(),
+  backlog: z.number().int().describe('Unallocated leads waiting for a retry'),
 });
 export type Service = z.infer<typeof service>;
 
@@ -63,6 +74,10 @@ export const providerPatch = z
     remainingQuota: quota,
     active: z.boolean(),
     delivery: deliveryConfigInput.nullable().describe('The delivery endpoint; null removes it'),
+    timezone: timeZone,
+    caps,
+    schedule,
+    filters,
   })
   .partial()
   .strict();
@@ -80,6 +95,8 @@ export const servicePatch = z
     providersPerLead: z.number().int().min(1).max(100),
     static: providerIds,
     pool: providerIds,
+    dedupe: dedupe.nullable().describe('The duplicate window; null removes it'),
+    backlogHours,
   })
   .partial()
   .strict();

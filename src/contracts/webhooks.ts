@@ -17,5 +17,10 @@ export const resetQuotaResponse = z.union([
 export type ResetQuotaResponse = z.infer<typeof resetQuotaResponse>;
 
 /** A provider refilled by a reset, as the `quota.reset` event lists it. */
-export const resetProvider = provider.omit({ active: true, archivedAt: true });
+export const resetProvider = provider.pick({
+  id: true,
+  name: true,
+  quota: true,
+  remainingQuota: true,
+});
 export type ResetProvider = z.infer<typeof resetProvider>;

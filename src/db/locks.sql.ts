@@ -3,7 +3,8 @@
  *
  *   1. a service's `allocation_state` row (at most one per transaction);
  *   2. providers, by ascending id, in one statement;
- *   3. leads, by ascending id, in one statement;
+ *   3. leads, by ascending id, in one statement (the backlog's claim takes its leads here, oldest
+ *      first, with SKIP LOCKED);
  *   4. providers' `provider_delivery` rows (their delivery health), by ascending id;
  *   5. deliveries.
  *
@@ -22,12 +23,15 @@
  * the send's timeout), which a killed process gives back by time.
  */
 import type { DeliveryConfig } from '../contracts/index.js';
+import type { Caps, Dedupe, Filter, Schedule } from '../contracts/rules.js';
 import { LEAD_COLUMNS, type LeadColumn } from '../contracts/lead-columns.js';
 import type { Pool, Tx } from './pool.js';
 
 export interface LockedAllocationState {
   pointer: number;
   providersPerLead: number;
+  dedupe: Dedupe | null;
+  backlogHours: number;
 }
 
 /** Step 1: null when the service does not exist or is archived. */
@@ -35,15 +39,27 @@ export async function lockAllocationState(
   tx: Tx,
   serviceId: number,
 ): Promise<LockedAllocationState | null> {
-  const { rows } = await tx.query<{ pool_pointer: number; providers_per_lead: number }>(
-    `SELECT st.pool_pointer, s.providers_per_lead
+  const { rows } = await tx.query<{
+    pool_pointer: number;
+    providers_per_lead: number;
+    dedupe: Dedupe | null;
+    backlog_hours: number;
+  }>(
+    `SELECT st.pool_pointer, s.providers_per_lead, s.dedupe, s.backlog_hours
        FROM allocation_state st JOIN services s ON s.id = st.service_id
       WHERE st.service_id = $1 AND s.archived_at IS NULL
         FOR UPDATE OF st`,
     [serviceId],
   );
   const row = rows[0];
-  return row ? { pointer: row.pool_pointer, providersPerLead: row.providers_per_lead } : null;
+  return row
+    ? {
+        pointer: row.pool_pointer,
+        providersPerLead: row.providers_per_lead,
+        dedupe: row.dedupe,
+        backlogHours: row.backlog_hours,
+      }
+    : null;
 }
 
 export interface LockedProvider {
@@ -54,6 +70,10 @@ export interface LockedProvider {
   active: boolean;
   archived: boolean;
   deliveryPaused: boolean;
+  timezone: string;
+  caps: Caps;
+  schedule: Schedule;
+  filters: Filter[];
 }
 
 /**
@@ -70,9 +90,14 @@ export async function lockProviders(tx: Tx, ids: number[] | null): Promise<Locke
     active: boolean;
     archived: boolean;
     delivery_paused: boolean;
+    timezone: string;
+    caps: Caps;
+    schedule: Schedule;
+    filters: Filter[];
   }>(
     `SELECT p.id, p.name, p.quota, p.remaining_quota, p.active, p.archived_at IS NOT NULL AS archived,
-            c.paused_at IS NOT NULL AS delivery_paused
+            c.paused_at IS NOT NULL AS delivery_paused,
+            p.timezone, p.caps, p.schedule, p.filters
        FROM providers p LEFT JOIN provider_delivery c ON c.provider_id = p.id
       WHERE $1::int[] IS NULL OR p.id = ANY($1::int[])
       ORDER BY p.id FOR UPDATE OF p`,
@@ -86,6 +111,10 @@ export async function lockProviders(tx: Tx, ids: number[] | null): Promise<Locke
     active: row.active,
     archived: row.archived,
     deliveryPaused: row.delivery_paused,
+    timezone: row.timezone,
+    caps: row.caps,
+    schedule: row.schedule,
+    filters: row.filters,
   }));
 }
 
@@ -93,15 +122,64 @@ export interface LockedLead {
   id: string;
   status: string;
   serviceId: number | null;
+  createdAt: Date;
+  fields: Record<LeadColumn, string | null>;
+  extra: unknown;
 }
 
-/** Step 3: the leads among `ids` that exist. */
+interface LockedLeadRow {
+  id: string;
+  status: string;
+  service_id: number | null;
+  created_at: Date;
+  fields: Record<LeadColumn, string | null>;
+  extra: unknown;
+}
+
+const LOCKED_LEAD_COLUMNS = `id, status, service_id, created_at, extra,
+  jsonb_build_object(${LEAD_COLUMNS.map((column) => `'${column}', ${column}`).join(', ')}) AS fields`;
+
+function toLockedLead(row: LockedLeadRow): LockedLead {
+  return {
+    id: row.id,
+    status: row.status,
+    serviceId: row.service_id,
+    createdAt: row.created_at,
+    fields: row.fields,
+    extra: row.extra,
+  };
+}
+
+/** Step 3: the leads among `ids` that exist, with what the routing rules read of them. */
 export async function lockLeads(tx: Tx, ids: string[]): Promise<LockedLead[]> {
-  const { rows } = await tx.query<{ id: string; status: string; service_id: number | null }>(
-    `SELECT id, status, service_id FROM leads WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+  const { rows } = await tx.query<LockedLeadRow>(
+    `SELECT ${LOCKED_LEAD_COLUMNS} FROM leads WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
     [ids],
   );
-  return rows.map((row) => ({ id: row.id, status: row.status, serviceId: row.service_id }));
+  return rows.map(toLockedLead);
+}
+
+/**
+ * Step 3, the backlog's way: up to `limit` unallocated leads of a service after the keyset
+ * `after`, oldest first. SKIP LOCKED: a lead another transaction holds (an operator's
+ * allocate, another instance's drain) is that transaction's to settle, never retried twice.
+ */
+export async function lockBacklogLeads(
+  tx: Tx,
+  serviceId: number,
+  after: { createdAt: Date; id: string } | null,
+  limit: number,
+): Promise<LockedLead[]> {
+  const { rows } = await tx.query<LockedLeadRow>(
+    `SELECT ${LOCKED_LEAD_COLUMNS} FROM leads
+      WHERE status = 'unallocated' AND service_id = $1
+        AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
+      ORDER BY created_at, id
+      LIMIT $4
+        FOR UPDATE SKIP LOCKED`,
+    [serviceId, after?.createdAt ?? null, after?.id ?? null, limit],
+  );
+  return rows.map(toLockedLead);
 }
 
 export interface LockedFailedRaw {

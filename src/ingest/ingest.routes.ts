@@ -9,9 +9,13 @@ import {
   type AllocationAnswer,
   type IngestResponse,
 } from '../contracts/index.js';
-import type { AllocationResult, AllocationService } from '../allocation/allocation.service.js';
+import {
+  refusalOf,
+  type AllocationResult,
+  type AllocationService,
+} from '../allocation/allocation.service.js';
 import { isIntegerId } from '../db/ids.js';
-import { InsufficientQuota, InvalidPayload, ServiceNotFound } from '../errors.js';
+import { InvalidPayload, ServiceNotFound } from '../errors.js';
 import { errorResponses, validatedByHandler } from '../http/schemas.js';
 import { rawRequestOf } from './raw-request.js';
 import type { IngestService } from './ingest.service.js';
@@ -24,9 +28,12 @@ export interface IngestRoutesOptions {
 
 /** An allocation as the ingestion answers carry it, in the spec's snake_case. */
 function allocationAnswerOf(result: AllocationResult): AllocationAnswer {
-  return result.ok
-    ? { ok: true, service_id: result.serviceId, providers: result.providers }
-    : { ok: false, error: result.error };
+  if (result.ok) return { ok: true, service_id: result.serviceId, providers: result.providers };
+  if (result.error === 'duplicate_lead')
+    return { ok: false, error: result.error, duplicate_of: result.duplicateOf };
+  if (result.error === 'insufficient_quota' && result.skipped)
+    return { ok: false, error: result.error, skipped: result.skipped };
+  return { ok: false, error: result.error };
 }
 
 function parseServiceId(value: unknown): number | null {
@@ -129,9 +136,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<IngestRoutesOptions> = async (
         : await allocation.allocateLead(outcome.leadId, service.id);
       if (!result.ok) {
         request.outcome = result.error;
-        // Archived between the look-up above and the allocation: the lead stays stored (new).
-        if (result.error === 'service_not_found') throw new ServiceNotFound();
-        throw new InsufficientQuota(outcome.leadId);
+        throw refusalOf(outcome.leadId, result);
       }
       request.outcome = outcome.deduplicated ? 'duplicate' : 'allocated';
       // Plain JSON.stringify, as on POST /api/lead: a body built from typed fields.

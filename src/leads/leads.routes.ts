@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { selectAllocationsForLeads } from '../allocation/allocation.sql.js';
+import { selectAllocationsForLeads, selectAttemptsForLead } from '../allocation/allocation.sql.js';
 import {
   errorBody,
   leadDetail,
@@ -80,12 +80,13 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
     async (request) => {
       const detail = await selectLeadDetail(pool, request.params.id);
       if (!detail) throw new NotFound('lead_not_found');
-      const [allocations, deliveries, events] = await Promise.all([
+      const [allocations, decisions, deliveries, events] = await Promise.all([
         selectAllocationsForLeads(pool, [request.params.id]),
+        selectAttemptsForLead(pool, request.params.id),
         selectDeliveriesForLead(pool, request.params.id),
         selectEventsForLead(pool, request.params.id),
       ]);
-      return { ...detail, allocations, deliveries, events };
+      return { ...detail, allocations, decisions, deliveries, events };
     },
   );
 

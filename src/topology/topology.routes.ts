@@ -14,6 +14,7 @@ import {
   topologyListQuery,
 } from '../contracts/index.js';
 import { actorOf } from '../http/actor.js';
+import type { Clock } from '../allocation/calendar.js';
 import type { Pool } from '../db/pool.js';
 import { selectProvidersWithDelivery, selectServices } from './topology.sql.js';
 import type { TopologyService } from './topology.service.js';
@@ -21,11 +22,12 @@ import type { TopologyService } from './topology.service.js';
 export interface TopologyRoutesOptions {
   pool: Pool;
   topology: TopologyService;
+  clock: Clock;
 }
 
 export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = async (
   app,
-  { pool, topology },
+  { pool, topology, clock },
 ) => {
   app.get(
     '/api/providers',
@@ -40,7 +42,7 @@ export const topologyRoutes: FastifyPluginAsyncZod<TopologyRoutesOptions> = asyn
       },
     },
     async (request) =>
-      selectProvidersWithDelivery(pool, null, request.query.archived === 'include'),
+      selectProvidersWithDelivery(pool, null, clock(), request.query.archived === 'include'),
   );
 
   app.get(

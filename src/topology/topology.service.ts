@@ -14,6 +14,7 @@ import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
 import { AppError, NotFound, ValidationFailed } from '../errors.js';
 import { refuseUrl } from '../delivery/address-guard.js';
+import { systemClock, type Clock } from '../allocation/calendar.js';
 import {
   deleteProviderDelivery,
   selectStoredDelivery,
@@ -85,6 +86,7 @@ export class TopologyService {
     private readonly committed: EventsCommitted,
     /** Refuse delivery URLs that reach loopback, private or link-local addresses (SPEC §9). */
     private readonly guardDeliveryUrls: boolean = false,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async createProvider(input: NewProvider, actor: string): Promise<Provider> {
@@ -97,6 +99,19 @@ export class TopologyService {
         remainingQuota,
         active: input.active ?? true,
       });
+      const { timezone, caps, schedule, filters } = input;
+      if (timezone ?? caps ?? schedule ?? filters) {
+        const withRules = await updateProvider(tx, provider.id, {
+          timezone,
+          caps,
+          schedule,
+          filters,
+        });
+        await appendEvents(tx, this.committed, [
+          { type: 'provider.updated', payload: { provider: withRules, change: 'created' } },
+        ]);
+        return withRules;
+      }
       await appendEvents(tx, this.committed, [
         { type: 'provider.updated', payload: { provider, change: 'created' } },
       ]);
@@ -106,7 +121,7 @@ export class TopologyService {
         entity: 'provider',
         entityId: provider.id,
         before: null,
-        after: (await selectProvidersWithDelivery(tx, provider.id))[0],
+        after: (await selectProvidersWithDelivery(tx, provider.id, this.clock()))[0],
       });
       return provider;
     });
@@ -122,7 +137,7 @@ export class TopologyService {
     return this.write(async (tx) => {
       const [current] = await lockProviders(tx, [id]);
       if (!current || current.archived) throw new NotFound('provider_not_found');
-      const before = (await selectProvidersWithDelivery(tx, id))[0]!;
+      const before = (await selectProvidersWithDelivery(tx, id, this.clock()))[0]!;
       const quota = changes.quota ?? current.quota;
       // Lowering a quota lowers what is left with it; raising it leaves what is left alone.
       const remainingQuota = changes.remainingQuota ?? Math.min(current.remainingQuota, quota);
@@ -139,7 +154,7 @@ export class TopologyService {
         { type: 'provider.updated', payload: { provider, change: 'updated' } },
       ]);
       // Both sides as reads show them: header values and the signing secret masked.
-      const after = (await selectProvidersWithDelivery(tx, id))[0]!;
+      const after = (await selectProvidersWithDelivery(tx, id, this.clock()))[0]!;
       await insertAudit(tx, {
         actor,
         action: 'provider.updated',
@@ -160,9 +175,9 @@ export class TopologyService {
     return this.write(async (tx) => {
       const [current] = await lockProviders(tx, [id]);
       if (!current || current.archived) throw new NotFound('provider_not_found');
-      const before = (await selectProvidersWithDelivery(tx, id))[0]!;
+      const before = (await selectProvidersWithDelivery(tx, id, this.clock()))[0]!;
       const provider = await archiveProvider(tx, id);
-      const after = (await selectProvidersWithDelivery(tx, id))[0]!;
+      const after = (await selectProvidersWithDelivery(tx, id, this.clock()))[0]!;
       await appendEvents(tx, this.committed, [
         { type: 'provider.updated', payload: { provider, change: 'archived' } },
       ]);
@@ -213,6 +228,8 @@ export class TopologyService {
         ...(input.slug !== undefined && { slug: input.slug }),
         ...(input.name !== undefined && { name: input.name }),
         ...(input.providersPerLead !== undefined && { providersPerLead: input.providersPerLead }),
+        ...(input.dedupe !== undefined && { dedupe: input.dedupe }),
+        ...(input.backlogHours !== undefined && { backlogHours: input.backlogHours }),
       });
       if (input.static !== undefined || input.pool !== undefined) {
         const staticIds = input.static ?? current.static;

@@ -6,6 +6,16 @@ import {
   type Role,
   type Service as ServiceView,
 } from '../contracts/index.js';
+import {
+  CAP_PERIODS,
+  type CapPeriod,
+  type Caps,
+  type Dedupe,
+  type Filter,
+  type Schedule,
+} from '../contracts/rules.js';
+import { countCapUsage } from '../allocation/allocation.sql.js';
+import { isOpen, periodStarts } from '../allocation/calendar.js';
 import type { Pool, Tx } from '../db/pool.js';
 
 interface ProviderRow {
@@ -15,9 +25,14 @@ interface ProviderRow {
   remaining_quota: number;
   active: boolean;
   archived_at: Date | null;
+  timezone: string;
+  caps: Caps;
+  schedule: Schedule;
+  filters: Filter[];
 }
 
-const PROVIDER_COLUMNS = 'id, name, quota, remaining_quota, active, archived_at';
+const PROVIDER_COLUMNS =
+  'id, name, quota, remaining_quota, active, archived_at, timezone, caps, schedule, filters';
 
 function toProviderView(row: ProviderRow): ProviderView {
   return {
@@ -27,6 +42,10 @@ function toProviderView(row: ProviderRow): ProviderView {
     remainingQuota: row.remaining_quota,
     active: row.active,
     archivedAt: row.archived_at?.toISOString() ?? null,
+    timezone: row.timezone,
+    caps: row.caps,
+    schedule: row.schedule,
+    filters: row.filters,
   };
 }
 
@@ -59,16 +78,19 @@ function toDeliveryView(row: ProviderWithDeliveryRow): DeliveryConfigView | null
 }
 
 /**
- * Providers with their endpoint (header values and secret masked) and its health: one by id
+ * Providers with their endpoint (header values and secret masked), its health, and their
+ * rules' state at `now`: each cap's use this period, capped, open by the schedule. One by id
  * (archived or not), or the live ones, or with `includeArchived` all.
  */
 export async function selectProvidersWithDelivery(
   db: Pool | Tx,
-  id: number | null = null,
+  id: number | null,
+  now: Date,
   includeArchived = false,
 ): Promise<ProviderWithDelivery[]> {
   const { rows } = await db.query<ProviderWithDeliveryRow>(
     `SELECT p.id, p.name, p.quota, p.remaining_quota, p.active, p.archived_at,
+            p.timezone, p.caps, p.schedule, p.filters,
             c.url, c.method, c.format, c.headers, c.fields, c.timeout_ms, c.max_attempts,
             c.accept_pattern, c.signing_secret IS NOT NULL AS signed,
             c.paused_at IS NOT NULL AS paused
@@ -77,11 +99,23 @@ export async function selectProvidersWithDelivery(
       ORDER BY p.id`,
     [id, includeArchived],
   );
-  return rows.map((row) => ({
-    ...toProviderView(row),
-    deliveryState: row.url === null ? 'none' : row.paused ? 'paused' : 'ok',
-    delivery: toDeliveryView(row),
-  }));
+  const starts = new Map<number, Record<CapPeriod, Date>>(
+    rows.map((row) => [row.id, periodStarts(now, row.timezone)]),
+  );
+  const usage = await countCapUsage(db, starts);
+  return rows.map((row) => {
+    const used = usage.get(row.id) ?? { hour: 0, day: 0, week: 0, month: 0 };
+    return {
+      ...toProviderView(row),
+      deliveryState: row.url === null ? 'none' : row.paused ? 'paused' : 'ok',
+      delivery: toDeliveryView(row),
+      capUsage: used,
+      capped: CAP_PERIODS.some(
+        (period) => row.caps[period] !== undefined && used[period] >= row.caps[period]!,
+      ),
+      openNow: isOpen(row.schedule, now, row.timezone),
+    };
+  });
 }
 
 export async function selectProviderIds(db: Pool | Tx, ids: number[]): Promise<number[]> {
@@ -108,17 +142,40 @@ export async function insertProvider(
 export async function updateProvider(
   tx: Tx,
   id: number,
-  values: Partial<{ name: string; quota: number; remainingQuota: number; active: boolean }>,
+  values: Partial<{
+    name: string;
+    quota: number;
+    remainingQuota: number;
+    active: boolean;
+    timezone: string;
+    caps: Caps;
+    schedule: Schedule;
+    filters: Filter[];
+  }>,
 ): Promise<ProviderView> {
   // coalesce keeps a column whose value is not given; none of these columns is nullable.
+  const json = (value: unknown): string | undefined =>
+    value === undefined ? undefined : JSON.stringify(value);
   const { rows } = await tx.query<ProviderRow>(
     `UPDATE providers
         SET name = coalesce($2, name), quota = coalesce($3, quota),
             remaining_quota = coalesce($4, remaining_quota), active = coalesce($5, active),
+            timezone = coalesce($6, timezone), caps = coalesce($7::jsonb, caps),
+            schedule = coalesce($8::jsonb, schedule), filters = coalesce($9::jsonb, filters),
             updated_at = now()
       WHERE id = $1
      RETURNING ${PROVIDER_COLUMNS}`,
-    [id, values.name, values.quota, values.remainingQuota, values.active],
+    [
+      id,
+      values.name,
+      values.quota,
+      values.remainingQuota,
+      values.active,
+      values.timezone,
+      json(values.caps),
+      json(values.schedule),
+      json(values.filters),
+    ],
   );
   return toProviderView(rows[0]!);
 }
@@ -136,9 +193,15 @@ export async function selectServices(
     name: string;
     providers_per_lead: number;
     archived_at: Date | null;
+    dedupe: Dedupe | null;
+    backlog_hours: number;
+    backlog: number;
   }>(
-    `SELECT id, slug, name, providers_per_lead, archived_at FROM services
-      WHERE $1 OR archived_at IS NULL ORDER BY id`,
+    `SELECT s.id, s.slug, s.name, s.providers_per_lead, s.archived_at, s.dedupe, s.backlog_hours,
+            (SELECT count(*)::int FROM leads l
+              WHERE l.status = 'unallocated' AND l.service_id = s.id) AS backlog
+       FROM services s
+      WHERE $1 OR s.archived_at IS NULL ORDER BY s.id`,
     [includeArchived],
   );
   const members = await db.query<{ service_id: number; provider_id: number; role: Role }>(
@@ -162,6 +225,9 @@ export async function selectServices(
       pool: withRole('pool'),
       pointer: pointers.get(service.id) ?? 0,
       archivedAt: service.archived_at?.toISOString() ?? null,
+      dedupe: service.dedupe,
+      backlogHours: service.backlog_hours,
+      backlog: service.backlog,
     };
   });
 }
@@ -202,14 +268,31 @@ export async function insertService(
 export async function updateService(
   tx: Tx,
   id: number,
-  values: Partial<{ slug: string; name: string; providersPerLead: number }>,
+  values: Partial<{
+    slug: string;
+    name: string;
+    providersPerLead: number;
+    dedupe: Dedupe | null;
+    backlogHours: number;
+  }>,
 ): Promise<void> {
+  // dedupe: undefined keeps it, null removes it ($6 says which).
   await tx.query(
     `UPDATE services
         SET slug = coalesce($2, slug), name = coalesce($3, name),
-            providers_per_lead = coalesce($4, providers_per_lead)
+            providers_per_lead = coalesce($4, providers_per_lead),
+            dedupe = CASE WHEN $6::boolean THEN $5::jsonb ELSE dedupe END,
+            backlog_hours = coalesce($7, backlog_hours)
       WHERE id = $1`,
-    [id, values.slug, values.name, values.providersPerLead],
+    [
+      id,
+      values.slug,
+      values.name,
+      values.providersPerLead,
+      values.dedupe === undefined || values.dedupe === null ? null : JSON.stringify(values.dedupe),
+      values.dedupe !== undefined,
+      values.backlogHours,
+    ],
   );
 }
 

@@ -201,6 +201,16 @@ describe('with leads', () => {
       });
     });
 
+    it('the routing rules editors, with a window and a filter row', async () => {
+      await check(width, 'rules-editor', '/settings', async (page) => {
+        await page.getByText('Routing rules of P1').click();
+        const editor = page.getByTestId('rules-editor-1');
+        await editor.getByRole('button', { name: 'Add window' }).click();
+        await editor.getByRole('button', { name: 'Add filter' }).click();
+        await page.getByTestId('service-rules-1').getByText('Refuse repeated contacts').click();
+      });
+    });
+
     it('the test tools page', async () => {
       await check(width, 'test-tools', '/test-tools', heading('Test tools'));
     });

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
+import type { Clock } from '../../src/allocation/calendar.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
@@ -16,11 +17,12 @@ export interface TestApp {
 export async function startTestApp(
   database: Pick<TestDatabase, 'url'>,
   env: Record<string, string> = {},
+  options: { clock?: Clock; automaticBacklog?: boolean } = {},
 ): Promise<TestApp> {
   const config: Config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const pool = createPool({ connectionString: database.url, max: config.DB_POOL_SIZE, logger });
-  const app = await buildApp({ config, pool, databaseUrl: database.url, logger });
+  const app = await buildApp({ config, pool, databaseUrl: database.url, logger, ...options });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     app,

@@ -35,8 +35,15 @@ describe('reading the topology', () => {
       remainingQuota: 10,
       active: true,
       archivedAt: null,
+      timezone: 'UTC',
+      caps: {},
+      schedule: [],
+      filters: [],
       deliveryState: 'none',
       delivery: null,
+      capUsage: { hour: 0, day: 0, week: 0, month: 0 },
+      capped: false,
+      openNow: true,
     });
     const services = await call('GET', '/api/services');
     expect(services.body).toEqual([
@@ -49,6 +56,9 @@ describe('reading the topology', () => {
         pool: [2, 3, 4],
         pointer: 0,
         archivedAt: null,
+        dedupe: null,
+        backlogHours: 24,
+        backlog: 0,
       },
       {
         id: 2,
@@ -59,6 +69,9 @@ describe('reading the topology', () => {
         pool: [6, 7, 8],
         pointer: 0,
         archivedAt: null,
+        dedupe: null,
+        backlogHours: 24,
+        backlog: 0,
       },
       {
         id: 3,
@@ -69,6 +82,9 @@ describe('reading the topology', () => {
         pool: [2, 3, 5, 6, 7, 8],
         pointer: 0,
         archivedAt: null,
+        dedupe: null,
+        backlogHours: 24,
+        backlog: 0,
       },
     ]);
   });

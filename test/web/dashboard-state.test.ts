@@ -26,8 +26,15 @@ const PROVIDERS: ProviderView[] = [1, 2, 3, 4].map((id) => ({
   remainingQuota: 10,
   active: true,
   archivedAt: null,
+  timezone: 'UTC',
+  caps: {},
+  schedule: [],
+  filters: [],
   deliveryState: 'none',
   delivery: null,
+  capUsage: { hour: 0, day: 0, week: 0, month: 0 },
+  capped: false,
+  openNow: true,
 }));
 const SERVICES: Service[] = [
   {
@@ -39,6 +46,9 @@ const SERVICES: Service[] = [
     pool: [2, 3, 4],
     pointer: 0,
     archivedAt: null,
+    dedupe: null,
+    backlogHours: 24,
+    backlog: 0,
   },
 ];
 const STATS: Stats = {

@@ -13,6 +13,10 @@ const provider = (id: number, changes: Partial<Provider> = {}): Provider => ({
   remainingQuota: 10,
   active: true,
   archivedAt: null,
+  timezone: 'UTC',
+  caps: {},
+  schedule: [],
+  filters: [],
   ...changes,
 });
 
@@ -25,6 +29,9 @@ const service = (changes: Partial<Service>): Service => ({
   pool: [],
   pointer: 0,
   archivedAt: null,
+  dedupe: null,
+  backlogHours: 24,
+  backlog: 0,
   ...changes,
 });
 

@@ -53,15 +53,34 @@ function withRemaining(
  */
 function withProvider(providers: ProviderView[], provider: Provider): ProviderView[] {
   // Only the fields the event is about: whatever else an object carries must not win.
-  const { id, name, quota, remainingQuota, active, archivedAt } = provider;
+  const { id, name, quota, remainingQuota, active, archivedAt, timezone, caps, schedule, filters } =
+    provider;
   // The list shows live providers only: an archived one leaves it.
   if (archivedAt !== null) return providers.filter((existing) => existing.id !== id);
-  const fields = { id, name, quota, remainingQuota, active, archivedAt };
+  const fields = {
+    id,
+    name,
+    quota,
+    remainingQuota,
+    active,
+    archivedAt,
+    timezone,
+    caps,
+    schedule,
+    filters,
+  };
   const known = providers.find((existing) => existing.id === id);
   if (known) {
     return providers.map((existing) => (existing === known ? { ...known, ...fields } : existing));
   }
-  const added: ProviderView = { ...fields, deliveryState: 'none', delivery: null };
+  const added: ProviderView = {
+    ...fields,
+    deliveryState: 'none',
+    delivery: null,
+    capUsage: { hour: 0, day: 0, week: 0, month: 0 },
+    capped: false,
+    openNow: true,
+  };
   return [...providers, added].sort((a, b) => a.id - b.id);
 }
 

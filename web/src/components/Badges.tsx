@@ -11,6 +11,7 @@ const STATUS_LOOK: Record<string, string> = {
   reprocessed: 'bg-sky-100 text-sky-900',
   pending: 'bg-sky-100 text-sky-900',
   delivered: 'bg-emerald-100 text-emerald-900',
+  expired: 'bg-slate-200 text-slate-800',
 };
 
 export function StatusBadge({ status }: { status: LeadStatus | string }) {

@@ -73,6 +73,22 @@ export function ProviderCards({ providers, services, deliveryStats }: ProviderCa
                   </span>
                 )
               )}
+              {provider.capped && (
+                <span
+                  className="rounded bg-amber-100 px-1.5 text-xs font-medium text-amber-900"
+                  data-testid={`provider-${provider.id}-capped`}
+                >
+                  capped
+                </span>
+              )}
+              {!provider.openNow && (
+                <span
+                  className="rounded bg-slate-200 px-1.5 text-xs font-medium text-slate-800"
+                  data-testid={`provider-${provider.id}-closed`}
+                >
+                  closed now
+                </span>
+              )}
             </div>
             <p
               className="mt-1 mb-2 text-sm text-slate-700 tabular-nums"

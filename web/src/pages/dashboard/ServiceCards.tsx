@@ -118,6 +118,9 @@ export function ServiceCards({ services, providers }: ServiceCardsProps) {
               Pointer {service.pointer}
               {nextProvider ? ` → next pool walk starts at ${nextProvider.name}` : ''}
             </p>
+            <p className="text-xs text-slate-600" data-testid={`service-${service.id}-backlog`}>
+              Backlog {service.backlog} waiting
+            </p>
           </li>
         );
       })}

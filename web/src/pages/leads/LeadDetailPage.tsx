@@ -10,6 +10,7 @@ import { formatDateTime, shortId } from '../../format.js';
 import { INDENTED_DEPTH, PRETTY_JSON_LIMIT, prettyJson } from '../../prettyJson.js';
 import { useLiveUpdates } from '../../hooks/useLiveUpdates.js';
 import { Link } from '../../router/router.js';
+import { LeadDecisions } from './LeadDecisions.js';
 import { LeadDeliveries } from './LeadDeliveries.js';
 import { escapeControlCharacters } from './rawBody.js';
 import { RawBodyView } from './RawBodyView.js';
@@ -132,7 +133,7 @@ function LeadSections({
   detail: LeadDetail;
   serviceName: (id: number | null) => string;
 }) {
-  const { lead, raw, allocations, deliveries, events } = detail;
+  const { lead, raw, allocations, decisions, deliveries, events } = detail;
   const extra = lead.extra && Object.keys(lead.extra).length > 0 ? lead.extra : null;
   return (
     <div className="grid gap-5 lg:grid-cols-2">
@@ -165,6 +166,10 @@ function LeadSections({
             <JsonBlock value={extra} label="Other fields" />
           </div>
         )}
+      </Panel>
+
+      <Panel title="Why these providers (decision trace)" className="lg:col-span-2">
+        <LeadDecisions attempts={decisions} />
       </Panel>
 
       <Panel title="Deliveries" className="lg:col-span-2">

@@ -3,6 +3,7 @@ import { useArchiveProvider, useUpdateProvider } from '../../api/providers.js';
 import type { ProviderPatch, ProviderView, Service } from '../../../../src/contracts/index.js';
 import { Button } from '../../components/Button.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
+import { RoutingRules } from './RulesEditor.js';
 import { FieldErrorText } from '../../components/FieldError.js';
 import { errorsFrom, parseWholeNumber, type ErrorsByField } from './formErrors.js';
 import { PROVIDER_EDITORS } from './providerEditors.js';
@@ -207,6 +208,7 @@ export function ProviderRow({ provider, services }: ProviderRowProps) {
           </div>
         </details>
       ))}
+      <RoutingRules provider={provider} />
       <ConfirmDialog
         open={question !== null}
         title={

@@ -8,6 +8,7 @@ import { NewProviderForm } from './NewProviderForm.js';
 import { NewServiceForm } from './NewServiceForm.js';
 import { ProviderRow } from './ProviderRow.js';
 import { ServiceForm } from './ServiceForm.js';
+import { ServiceRulesEditor } from './ServiceRulesEditor.js';
 
 export function SettingsPage() {
   const providers = useProviders();
@@ -53,7 +54,10 @@ export function SettingsPage() {
             <NewServiceForm />
             <div className="grid gap-4 xl:grid-cols-2">
               {services.data.map((service) => (
-                <ServiceForm key={service.id} service={service} providers={providers.data} />
+                <div key={service.id} className="space-y-2">
+                  <ServiceForm service={service} providers={providers.data} />
+                  <ServiceRulesEditor service={service} />
+                </div>
               ))}
             </div>
           </section>
