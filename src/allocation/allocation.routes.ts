@@ -9,6 +9,7 @@ import {
   leadParams,
 } from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
+import { actorOf } from '../http/actor.js';
 import { InvalidPayload, NotFound } from '../errors.js';
 import { refusalOf, type AllocationService } from './allocation.service.js';
 import { selectRecentAllocations } from './allocation.sql.js';
@@ -47,7 +48,11 @@ export const allocationRoutes: FastifyPluginAsyncZod<{
     async (request, reply) => {
       const leadId = request.params.id;
       request.leadId = leadId;
-      const answer = await allocation.allocateNow(leadId, request.body?.serviceId);
+      const answer = await allocation.allocateNow(
+        leadId,
+        request.body?.serviceId,
+        actorOf(request),
+      );
       if (!answer) throw new NotFound('lead_not_found');
       const { result, repeated } = answer;
       if (!result.ok) {

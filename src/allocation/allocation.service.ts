@@ -31,6 +31,7 @@ import {
   type ServiceRef,
 } from './allocation.sql.js';
 import { isIntegerId } from '../db/ids.js';
+import { insertAudit } from '../audit/audit.sql.js';
 import { DuplicateLead, InsufficientQuota, ServiceNotFound } from '../errors.js';
 import { periodStarts, systemClock, type Clock } from './calendar.js';
 import { contactsOf } from './contacts.js';
@@ -170,34 +171,59 @@ export class AllocationService {
   async allocateNow(
     leadId: string,
     serviceId: number | undefined,
+    actor: string,
   ): Promise<{ result: AllocationResult; repeated: boolean } | null> {
     return withRetry(() =>
       transaction(this.pool, async (tx) => {
         const current = await selectLeadAllocationState(tx, leadId);
         if (!current) return null;
-        if (current.status === 'allocated') {
-          const rows = await selectAllocationsForLeads(tx, [leadId]);
-          return { result: resultFromRows(current.serviceId!, rows), repeated: true };
-        }
-        const target = serviceId ?? current.serviceId;
-        if (target === null)
-          return { result: { ok: false, error: 'not_allocated' }, repeated: false };
-        const round = await this.openRound(tx, target);
-        if (!round) return { result: { ok: false, error: 'service_not_found' }, repeated: false };
-        const [lead] = await lockLeads(tx, [leadId]);
-        if (!lead) return null;
-        if (lead.status === 'allocated' || lead.status === 'duplicate') {
-          const rows = await selectAllocationsForLeads(tx, [leadId]);
-          return rows.length > 0
-            ? { result: resultFromRows(rows[0]!.serviceId, rows), repeated: true }
-            : { result: { ok: false, error: 'not_allocated' }, repeated: true };
-        }
-        await this.loadHistory(tx, round, [lead]);
-        const result = this.decide(round, lead, 'retry');
-        await this.closeRound(tx, round);
-        return { result, repeated: false };
+        const answer = await this.allocateNowIn(tx, leadId, current, serviceId);
+        if (!answer) return null;
+        // The operator's action, whatever it came to, in the transaction of its effect.
+        const after = await selectLeadAllocationState(tx, leadId);
+        await insertAudit(tx, {
+          actor,
+          action: 'lead.allocation_requested',
+          entity: 'lead',
+          entityId: leadId,
+          before: { ...current, requestedServiceId: serviceId ?? null },
+          after: {
+            ...after,
+            outcome: answer.result.ok ? 'allocated' : answer.result.error,
+            providers: answer.result.ok ? answer.result.providers.map((p) => p.id) : [],
+          },
+        });
+        return answer;
       }),
     );
+  }
+
+  private async allocateNowIn(
+    tx: Tx,
+    leadId: string,
+    current: { status: string; serviceId: number | null },
+    serviceId: number | undefined,
+  ): Promise<{ result: AllocationResult; repeated: boolean } | null> {
+    if (current.status === 'allocated') {
+      const rows = await selectAllocationsForLeads(tx, [leadId]);
+      return { result: resultFromRows(current.serviceId!, rows), repeated: true };
+    }
+    const target = serviceId ?? current.serviceId;
+    if (target === null) return { result: { ok: false, error: 'not_allocated' }, repeated: false };
+    const round = await this.openRound(tx, target);
+    if (!round) return { result: { ok: false, error: 'service_not_found' }, repeated: false };
+    const [lead] = await lockLeads(tx, [leadId]);
+    if (!lead) return null;
+    if (lead.status === 'allocated' || lead.status === 'duplicate') {
+      const rows = await selectAllocationsForLeads(tx, [leadId]);
+      return rows.length > 0
+        ? { result: resultFromRows(rows[0]!.serviceId, rows), repeated: true }
+        : { result: { ok: false, error: 'not_allocated' }, repeated: true };
+    }
+    await this.loadHistory(tx, round, [lead]);
+    const result = this.decide(round, lead, 'retry');
+    await this.closeRound(tx, round);
+    return { result, repeated: false };
   }
 
   /**

@@ -16,11 +16,12 @@ export const AUDIT_ACTIONS = [
   'delivery.retried',
   'delivery.bulk_retried',
   'delivery.test_sent',
+  'lead.allocation_requested',
 ] as const;
 export const auditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof auditAction>;
 
-export const auditEntity = z.enum(['provider', 'service', 'delivery']);
+export const auditEntity = z.enum(['provider', 'service', 'delivery', 'lead']);
 export type AuditEntity = z.infer<typeof auditEntity>;
 
 /**

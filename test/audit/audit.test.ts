@@ -21,6 +21,7 @@ const AUDITED: Record<string, AuditAction[]> = {
   'POST /api/deliveries/{id}/retry': ['delivery.retried'],
   'POST /api/deliveries/retry': ['delivery.bulk_retried'],
   'POST /api/providers/{id}/delivery/test': ['delivery.test_sent'],
+  'POST /api/leads/{id}/allocate': ['lead.allocation_requested'],
 };
 /** Writes that change no configuration and are no operator's action, with where they are kept. */
 const NOT_AUDITED: Record<string, string> = {
@@ -337,6 +338,37 @@ describe('the audit log', () => {
     expect((await call('PATCH', '/api/providers/3', { name: 'P3' }, {}, open)).status).toBe(200);
     [row] = await newRows(before);
     expect(row!.actor).toBe('anonymous');
+  });
+
+  it('records a manual allocation with what it came to, and nothing for an unknown lead', async () => {
+    const stored = await call('POST', '/api/lead', { email: 'audit-manual@example.com' }, {});
+    expect(stored.status).toBe(201);
+    const leadId = stored.body.lead_id as string;
+    let before = await auditCount();
+    const answer = await call('POST', `/api/leads/${leadId}/allocate`, { serviceId: 1 });
+    expect([201, 409]).toContain(answer.status);
+    const [row] = await newRows(before);
+    expect(row).toMatchObject({
+      actor: 'admin',
+      action: 'lead.allocation_requested',
+      entity: 'lead',
+      entityId: leadId,
+      before: { status: 'new', serviceId: null, requestedServiceId: 1 },
+      after: {
+        serviceId: 1,
+        outcome: answer.status === 201 ? 'allocated' : answer.body.error,
+        providers:
+          answer.status === 201 ? answer.body.providers.map((p: { id: number }) => p.id) : [],
+      },
+    });
+    before = await auditCount();
+    const missing = await call(
+      'POST',
+      '/api/leads/00000000-0000-7000-8000-000000000000/allocate',
+      {},
+    );
+    expect(missing.status).toBe(404);
+    expect(await auditCount()).toBe(before);
   });
 
   it('has a row for every audited route, pages newest first without gaps, and refuses bad cursors', async () => {

@@ -20,6 +20,7 @@ const ACTION_WORDS: Record<AuditAction, string> = {
   'delivery.retried': 'Delivery sent again',
   'delivery.bulk_retried': 'Deliveries of a provider sent again',
   'delivery.test_sent': 'Test lead sent',
+  'lead.allocation_requested': 'Lead allocation tried by hand',
 };
 
 function actorWords(actor: string): string {
