@@ -37,6 +37,7 @@ import { registerSecurity, registerSessionRoutes } from './http/security/index.j
 import { ingestRoutes } from './ingest/ingest.routes.js';
 import { IngestService } from './ingest/ingest.service.js';
 import { leadsRoutes } from './leads/leads.routes.js';
+import { reportsRoutes } from './reports/reports.routes.js';
 import { webDistDir } from './paths.js';
 import { topologyRoutes } from './topology/topology.routes.js';
 import { TopologyService } from './topology/topology.service.js';
@@ -71,6 +72,8 @@ const WEB_ROUTES = [
   '/leads/*',
   '/deliveries',
   '/settings',
+  '/raw-requests',
+  '/reports',
   '/login',
 ];
 
@@ -197,6 +200,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await api.register(eventsRoutes, { hub, maxClients: limits.maxSseClients });
   await api.register(topologyRoutes, { pool, topology });
   await api.register(leadsRoutes, { pool });
+  await api.register(reportsRoutes, { pool });
   await api.register(deliveryRoutes, {
     pool,
     requeued: wakeDispatcher,

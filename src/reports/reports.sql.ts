@@ -1,0 +1,134 @@
+import type { ProviderReportRow, ReportInterval, VolumeBucket } from '../contracts/index.js';
+import type { Pool } from '../db/pool.js';
+
+export interface VolumeFilter {
+  interval: ReportInterval;
+  from: string;
+  to: string;
+  serviceId?: number | undefined;
+  providerId?: number | undefined;
+}
+
+interface VolumeRow {
+  bucket: Date;
+  leads: number;
+  allocated: number;
+  unallocated: number;
+  duplicates: number;
+  delivered: number;
+  failed: number;
+}
+
+/**
+ * Counts per UTC hour or day, every bucket of the range present (zeros included) so a chart
+ * has no gaps. Buckets are cut in UTC by PostgreSQL (`date_trunc(…, 'UTC')`, and the series is
+ * stepped in UTC wall time), whatever the session's time zone.
+ *
+ * Each part reads one index and never the table (migration 0009): leads by created_at with
+ * status and service_id, duplicates by received_at, deliveries by created_at with provider and
+ * status. A provider or service filter adds a probe per row of the unique
+ * (lead_id, provider_id) index or the allocations key.
+ */
+export async function selectVolume(pool: Pool, filter: VolumeFilter): Promise<VolumeBucket[]> {
+  const { rows } = await pool.query<VolumeRow>(
+    `WITH buckets AS (
+       SELECT step AT TIME ZONE 'UTC' AS bucket
+         FROM generate_series(date_trunc($1, $2::timestamptz, 'UTC') AT TIME ZONE 'UTC',
+                              $3::timestamptz AT TIME ZONE 'UTC',
+                              make_interval(hours => CASE WHEN $1 = 'hour' THEN 1 ELSE 24 END)) AS step
+        WHERE step AT TIME ZONE 'UTC' < $3::timestamptz
+     ),
+     lead_counts AS (
+       SELECT date_trunc($1, l.created_at, 'UTC') AS bucket,
+              count(*)::int AS leads,
+              count(*) FILTER (WHERE l.status = 'allocated')::int AS allocated,
+              count(*) FILTER (WHERE l.status = 'unallocated')::int AS unallocated
+         FROM leads l
+        WHERE l.created_at >= $2 AND l.created_at < $3
+          AND ($4::int IS NULL OR l.service_id = $4)
+          AND ($5::int IS NULL OR EXISTS (
+                SELECT 1 FROM allocations a WHERE a.lead_id = l.id AND a.provider_id = $5))
+        GROUP BY 1
+     ),
+     duplicate_counts AS (
+       SELECT date_trunc($1, r.received_at, 'UTC') AS bucket, count(*)::int AS duplicates
+         FROM leads_raw r
+        WHERE r.status = 'duplicate' AND r.received_at >= $2 AND r.received_at < $3
+          AND ($4::int IS NULL OR EXISTS (
+                SELECT 1 FROM leads l WHERE l.id = r.lead_id AND l.service_id = $4))
+          AND ($5::int IS NULL OR EXISTS (
+                SELECT 1 FROM allocations a WHERE a.lead_id = r.lead_id AND a.provider_id = $5))
+        GROUP BY 1
+     ),
+     delivery_counts AS (
+       SELECT date_trunc($1, d.created_at, 'UTC') AS bucket,
+              count(*) FILTER (WHERE d.status = 'delivered')::int AS delivered,
+              count(*) FILTER (WHERE d.status = 'failed')::int AS failed
+         FROM deliveries d
+        WHERE d.created_at >= $2 AND d.created_at < $3
+          AND ($5::int IS NULL OR d.provider_id = $5)
+          AND ($4::int IS NULL OR EXISTS (
+                SELECT 1 FROM allocations a WHERE a.id = d.allocation_id AND a.service_id = $4))
+        GROUP BY 1
+     )
+     SELECT b.bucket,
+            coalesce(lc.leads, 0) AS leads,
+            coalesce(lc.allocated, 0) AS allocated,
+            coalesce(lc.unallocated, 0) AS unallocated,
+            coalesce(dc.duplicates, 0) AS duplicates,
+            coalesce(dl.delivered, 0) AS delivered,
+            coalesce(dl.failed, 0) AS failed
+       FROM buckets b
+       LEFT JOIN lead_counts lc ON lc.bucket = b.bucket
+       LEFT JOIN duplicate_counts dc ON dc.bucket = b.bucket
+       LEFT JOIN delivery_counts dl ON dl.bucket = b.bucket
+      ORDER BY b.bucket`,
+    [filter.interval, filter.from, filter.to, filter.serviceId ?? null, filter.providerId ?? null],
+  );
+  return rows.map((row) => ({ ...row, bucket: row.bucket.toISOString() }));
+}
+
+/**
+ * Per provider (every one, zeros included): allocations made in the range, and the outcome so
+ * far of the deliveries created in it. Both parts are index-only scans (migration 0009).
+ * Without `from`, the range starts at the beginning of `to`'s UTC day.
+ */
+export async function selectProvidersReport(
+  pool: Pool,
+  range: { from?: string | undefined; to: string },
+): Promise<ProviderReportRow[]> {
+  const { rows } = await pool.query<ProviderReportRow>(
+    `WITH range AS (
+       SELECT coalesce($1::timestamptz, date_trunc('day', $2::timestamptz, 'UTC')) AS from_at,
+              $2::timestamptz AS to_at
+     ),
+     allocated AS (
+       SELECT provider_id, count(*)::int AS allocated
+         FROM allocations, range
+        WHERE allocated_at >= range.from_at AND allocated_at < range.to_at
+        GROUP BY provider_id
+     ),
+     delivered AS (
+       SELECT provider_id,
+              count(*) FILTER (WHERE status = 'delivered')::int AS delivered,
+              count(*) FILTER (WHERE status = 'rejected')::int AS rejected,
+              count(*) FILTER (WHERE status = 'failed')::int AS failed,
+              count(*) FILTER (WHERE status = 'pending')::int AS pending
+         FROM deliveries, range
+        WHERE created_at >= range.from_at AND created_at < range.to_at
+        GROUP BY provider_id
+     )
+     SELECT p.id AS "providerId", p.name,
+            coalesce(a.allocated, 0) AS allocated,
+            coalesce(d.delivered, 0) AS delivered,
+            coalesce(d.rejected, 0) AS rejected,
+            coalesce(d.failed, 0) AS failed,
+            coalesce(d.pending, 0) AS pending
+       FROM providers p
+       LEFT JOIN allocated a ON a.provider_id = p.id
+       LEFT JOIN delivered d ON d.provider_id = p.id
+      ORDER BY p.id`,
+    [range.from ?? null, range.to],
+  );
+  return rows;
+}
