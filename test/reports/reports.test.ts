@@ -20,7 +20,7 @@ interface Bucket {
   failed: number;
 }
 
-const sum = (rows: Record<string, unknown>[], field: string): number =>
+const sum = <Row extends object>(rows: Row[], field: keyof Row & string): number =>
   rows.reduce((total, row) => total + (row[field] as number), 0);
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {
