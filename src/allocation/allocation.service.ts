@@ -51,6 +51,12 @@ export class AllocationService {
     private readonly committed: EventsCommitted,
     /** Called after a commit that queued deliveries: this instance's dispatcher sends at once. */
     private readonly deliveriesQueued: () => void = () => {},
+    /** Told after each commit how many leads of a service were allocated or not (metrics). */
+    private readonly settled: (
+      serviceId: number,
+      outcome: 'allocated' | 'unallocated',
+      count: number,
+    ) => void = () => {},
   ) {}
 
   /**
@@ -179,6 +185,11 @@ export class AllocationService {
     if (statuses.length > 0) {
       const queued = await writeAllocations(tx, serviceId, allocations, statuses, pointer);
       if (queued > 0) afterCommit(tx, this.deliveriesQueued);
+      const allocatedCount = statuses.filter((entry) => entry.status === 'allocated').length;
+      afterCommit(tx, () => {
+        this.settled(serviceId, 'allocated', allocatedCount);
+        this.settled(serviceId, 'unallocated', statuses.length - allocatedCount);
+      });
     }
     if (settledEarlier.length > 0) {
       const rows = await selectAllocationsForLeads(tx, settledEarlier);
