@@ -19,14 +19,14 @@ export interface ExportResult {
 }
 
 /**
- * Seeds BENCH_EXPORT_LEADS leads (default 1,000,000; status new/unallocated, no allocations, so
+ * Seeds BENCH_EXPORT_LEADS requests (default 1,000,000: 980,000 leads, status new/unallocated, no allocations, so
  * the consistency check is unaffected) straight into PostgreSQL, then downloads
  * GET /api/leads/export.csv as fast as this client reads, sampling the server's RSS every
  * 50 ms. The download is consumed and counted, never kept.
  */
 export async function exportScenario(context: BenchContext): Promise<ExportResult> {
   const leads = Number(process.env.BENCH_EXPORT_LEADS ?? 1_000_000);
-  context.progress(`export: seeding ${leads.toLocaleString('en-US')} leads`);
+  context.progress(`export: seeding ${leads.toLocaleString('en-US')} requests`);
   await context.monitor.query('SET statement_timeout = 0');
   await seedLeads(context.monitor, leads, 30, false);
   const pid = context.subjects.serverPid;

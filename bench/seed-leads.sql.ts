@@ -1,11 +1,10 @@
 import type pg from 'pg';
 
 /**
- * `count` leads (with their raw rows) spread evenly over the `days` before now, in one
+ * `count` raw requests (98 % of them accepted leads, one in fifty a duplicate) spread evenly over the `days` before now, in one
  * statement each through generate_series: a million take about a minute, where the HTTP path
  * would take hours. Every third lead is allocated to three of the demo providers with a
- * delivery (mostly delivered, some failed), every tenth is unallocated, one in fifty raw rows
- * a duplicate; quotas are not touched, so this is for reading only (reports, export).
+ * delivery (mostly delivered, some failed), every tenth is unallocated; quotas are not touched, so this is for reading only (reports, export).
  */
 export async function seedLeads(
   client: pg.Client | pg.PoolClient,
