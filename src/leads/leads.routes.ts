@@ -93,7 +93,10 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
         summary:
           "Every lead the filters match, newest first, as CSV (RFC 4180, UTF-8, header row; cells that a spreadsheet would run as a formula are prefixed with `'`)",
         querystring: leadExportQuery,
-        response: { 400: errorBody },
+        response: {
+          200: z.string().describe('text/csv: a header row, then one row per lead, newest first'),
+          400: errorBody,
+        },
       },
     },
     async (request, reply) => {
