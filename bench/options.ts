@@ -3,7 +3,7 @@
  * wins), so `npm run bench -- --duration=30` and `BENCH_DURATION=30 npm run bench` agree.
  */
 
-export type ScenarioName = 'ingest' | 'allocate' | 'sse' | 'delivery';
+export type ScenarioName = 'ingest' | 'allocate' | 'sse' | 'delivery' | 'export';
 
 export interface BenchOptions {
   /** Measured seconds per scenario (HTTP and pgbench alike). */
@@ -31,7 +31,7 @@ export interface BenchOptions {
 }
 
 // delivery last: it leaves every provider without an endpoint again, as the others expect.
-const SCENARIOS: readonly ScenarioName[] = ['ingest', 'allocate', 'sse', 'delivery'];
+const SCENARIOS: readonly ScenarioName[] = ['ingest', 'allocate', 'sse', 'delivery', 'export'];
 
 const FLAGS = [
   'duration',

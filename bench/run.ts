@@ -9,6 +9,7 @@ import pg from 'pg';
 import { freePort } from '../src/net.js';
 import { Acknowledged, checkConsistency, type ConsistencyReport } from './consistency.js';
 import { delivery } from './delivery.js';
+import { describeExport, exportScenario, type ExportResult } from './export.js';
 import { wrkVersion } from './load-wrk.js';
 import { machineInfo, toolVersion } from './machine.js';
 import { loadOptions, USAGE, type BenchOptions } from './options.js';
@@ -180,7 +181,13 @@ async function main(): Promise<number> {
 
     const results: ScenarioResult[] = [];
     const scenarios = { ingest: ingestion, allocate: allocation, sse: liveEvents, delivery };
+    let exported: ExportResult | undefined;
     for (const name of options.scenarios) {
+      if (name === 'export') {
+        exported = await exportScenario(context);
+        print([...describeExport(exported), '']);
+        continue;
+      }
       const result = await scenarios[name](context);
       results.push(result);
       print([...describeScenario(result), '']);
@@ -214,6 +221,7 @@ async function main(): Promise<number> {
       ...environment,
       options,
       scenarios: results,
+      export: exported,
       targets,
       consistency,
       profile,
@@ -221,7 +229,7 @@ async function main(): Promise<number> {
     await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
     await writeFile(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     print(['', `results    ${path.relative(projectRoot, file)}`]);
-    return consistency.ok ? 0 : 1;
+    return consistency.ok && (exported?.withinBudget ?? true) ? 0 : 1;
   } finally {
     await server?.stop();
     await monitor.end().catch(() => undefined);

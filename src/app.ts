@@ -41,6 +41,9 @@ import { registerSecurity, registerSessionRoutes } from './http/security/index.j
 import { ingestRoutes } from './ingest/ingest.routes.js';
 import { IngestService } from './ingest/ingest.service.js';
 import { leadsRoutes } from './leads/leads.routes.js';
+import { Metrics } from './metrics/metrics.js';
+import { metricsRoutes, observeHttpDurations } from './metrics/metrics.routes.js';
+import { reportsRoutes } from './reports/reports.routes.js';
 import { webDistDir } from './paths.js';
 import { topologyRoutes } from './topology/topology.routes.js';
 import { TopologyService } from './topology/topology.service.js';
@@ -89,6 +92,8 @@ const WEB_ROUTES = [
   '/deliveries',
   '/settings',
   '/audit',
+  '/raw-requests',
+  '/reports',
   '/login',
 ];
 
@@ -159,10 +164,13 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerRequestContext(app);
   const draining = registerDraining(app, new Set(['/health', '/ready']));
   const committed = new EventsCommitted();
+  const metrics = new Metrics(pool);
+  observeHttpDurations(app, metrics);
   const ingest = new IngestService(pool, logger, committed, {
     maxConcurrent: config.INGEST_CONCURRENT_BATCHES,
     maxBatch: config.INGEST_MAX_BATCH,
     refusedBytesPerMinute: config.REFUSED_BYTES_PER_MINUTE,
+    onStored: (outcome, count) => metrics.leadStored(outcome, count),
   });
   const sessionRoutes = await registerSecurity(app, {
     config,
@@ -212,9 +220,17 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     drainMs: config.DELIVERY_DRAIN_MS,
     guardAddresses,
     isOwnUrl: (url) => demoBuyer?.owns(url) ?? false,
+    onAttempt: (providerId, outcome) => metrics.deliveryAttempted(providerId, outcome),
   });
   const wakeDispatcher = (): void => dispatcher.wake();
-  const allocation = new AllocationService(pool, logger, committed, wakeDispatcher, clock);
+  const allocation = new AllocationService(
+    pool,
+    logger,
+    committed,
+    wakeDispatcher,
+    clock,
+    (serviceId, outcome, count) => metrics.leadSettled(serviceId, outcome, count),
+  );
   const topology = new TopologyService(pool, committed, guardAddresses, clock);
   const hub = new EventHub(pool, deps.databaseUrl, logger, committed);
   const backlog = new BacklogDrainer(pool, allocation, logger);
@@ -249,6 +265,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await api.register(topologyRoutes, { pool, topology, clock });
   await api.register(leadsRoutes, { pool });
   await api.register(auditRoutes, { pool });
+  await api.register(reportsRoutes, { pool });
+  await api.register(metricsRoutes, { metrics });
   await api.register(deliveryRoutes, {
     pool,
     requeued: wakeDispatcher,

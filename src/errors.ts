@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'invalid_host'
   | 'invalid_idempotency_key'
   | 'invalid_payload'
+  | 'invalid_query'
   | 'lead_not_found'
   | 'method_not_allowed'
   | 'not_found'
@@ -105,8 +106,12 @@ export class Unauthorized extends AppError {
 
 /** A body that parsed but breaks a rule: the spec's `invalid_payload`, with what and where. */
 export class ValidationFailed extends AppError {
-  constructor(details: { path: string; message: string }[]) {
-    super(400, 'invalid_payload', { details });
+  constructor(
+    details: { path: string; message: string }[],
+    /** A query string that failed (an unknown parameter, `limit=0x10`) is `invalid_query` (SPEC §11). */
+    code: 'invalid_payload' | 'invalid_query' = 'invalid_payload',
+  ) {
+    super(400, code, { details });
   }
 }
 

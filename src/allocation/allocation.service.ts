@@ -28,6 +28,7 @@ import {
   selectServiceByReference,
   writeAllocations,
   type BatchOutcome,
+  type LeadOutcome,
   type ServiceRef,
 } from './allocation.sql.js';
 import { isIntegerId } from '../db/ids.js';
@@ -120,6 +121,12 @@ export class AllocationService {
     /** Called after a commit that queued deliveries: this instance's dispatcher sends at once. */
     private readonly deliveriesQueued: () => void = () => {},
     private readonly clock: Clock = systemClock,
+    /** Told after each commit how many leads of a service came to each outcome (metrics). */
+    private readonly settled: (
+      serviceId: number,
+      outcome: LeadOutcome,
+      count: number,
+    ) => void = () => {},
   ) {}
 
   /**
@@ -439,6 +446,13 @@ export class AllocationService {
     if (round.outcome.leadStatuses.length > 0) {
       const queued = await writeAllocations(tx, round.serviceId, round.outcome);
       if (queued > 0) afterCommit(tx, this.deliveriesQueued);
+      const counts = new Map<LeadOutcome, number>();
+      for (const { status } of round.outcome.leadStatuses) {
+        counts.set(status, (counts.get(status) ?? 0) + 1);
+      }
+      afterCommit(tx, () => {
+        for (const [outcome, count] of counts) this.settled(round.serviceId, outcome, count);
+      });
     }
     await appendEvents(tx, this.committed, round.events);
   }

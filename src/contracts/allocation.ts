@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestamp } from './common.js';
+import { queryLimit, timestamp } from './common.js';
 import { skipped } from './rules.js';
 import { role } from './topology.js';
 
@@ -18,9 +18,7 @@ export const allocationRow = z.object({
 });
 export type AllocationRow = z.infer<typeof allocationRow>;
 
-export const allocationsQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
+export const allocationsQuery = z.object({ limit: queryLimit(500, 50) }).strict();
 export type AllocationsQuery = z.infer<typeof allocationsQuery>;
 
 /** SPEC §4 fixes these two answers' snake_case (`lead_id`, `service_id`): senders read them. */

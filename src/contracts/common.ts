@@ -6,14 +6,32 @@ export const MAX_INTEGER_ID = 2_147_483_647;
 /** A row id: a positive PostgreSQL integer. A larger one would fail its query (SPEC §8). */
 export const rowId = z.number().int().positive().max(MAX_INTEGER_ID);
 
-/** An id in a path: `/api/providers/7`; decimal digits only (no `0x10`, `1e3`, ` 1`). */
-export const idParams = z.object({
-  id: z
+/** A row id as text (a path or a query parameter): decimal digits only (no `0x10`, `1e3`, ` 1`). */
+export const textRowId = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, 'a positive integer id')
+  .transform(Number)
+  .pipe(rowId);
+
+/** An id in a path: `/api/providers/7`. */
+export const idParams = z.object({ id: textRowId });
+
+/**
+ * A page size in a query string. Decimal digits only: `z.coerce.number()` took `0x10`, `1e1`
+ * and ` 5` (JavaScript's Number() reads them all), which SPEC §11 refuses.
+ */
+export const queryLimit = (max: number, fallback: number) =>
+  z
     .string()
-    .regex(/^[1-9][0-9]{0,9}$/, 'a positive integer id')
+    .regex(/^[1-9][0-9]{0,5}$/, 'a positive whole number')
     .transform(Number)
-    .pipe(rowId),
-});
+    .pipe(z.number().int().min(1).max(max))
+    .default(fallback);
+
+/** An instant in a query string (`from`, `to`): ISO 8601 with `Z` or an offset. */
+export const queryInstant = z.iso
+  .datetime({ offset: true })
+  .describe('ISO 8601 instant, e.g. 2026-12-01T00:00:00Z');
 
 /**
  * Text PostgreSQL can store: no NUL, no lone UTF-16 surrogate. Either fails the query that

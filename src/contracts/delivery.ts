@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { storableText, timestamp } from './common.js';
+import { queryLimit, storableText, textRowId, timestamp } from './common.js';
 import { DELIVERY_SOURCES, MASKED } from './delivery-constants.js';
 
 export { DELIVERED_LEAD_FIELDS, DELIVERY_SOURCES, MASKED } from './delivery-constants.js';
@@ -164,15 +164,10 @@ export type DeliveryDetail = z.infer<typeof deliveryDetail>;
 export const deliveryListQuery = z
   .object({
     status: deliveryStatus.optional(),
-    providerId: z
-      .string()
-      .regex(/^[1-9][0-9]{0,9}$/, 'a positive integer id')
-      .transform(Number)
-      .pipe(z.number().int().max(2_147_483_647))
-      .optional(),
+    providerId: textRowId.optional(),
     leadId: z.uuid().optional(),
     cursor: z.uuid().optional().describe('`nextCursor` of the previous page'),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
+    limit: queryLimit(200, 50),
   })
   .strict();
 

@@ -90,5 +90,5 @@ export const eventData = z
   .union(Object.values(eventPayloads).map((payload) => payload.extend({ at: timestamp })))
   .describe(`\`event:\` one of ${EVENT_TYPES.join(', ')}; \`data:\` that event's JSON`);
 
-export const eventsQuery = z.object({ lastEventId: z.string().optional() });
+export const eventsQuery = z.object({ lastEventId: z.string().optional() }).strict();
 export const eventsHeaders = z.object({ 'last-event-id': z.string().optional() });

@@ -15,6 +15,7 @@ export * from './lead-columns.js';
 export * from './leads.js';
 export * from './operations.js';
 export * from './rules.js';
+export * from './reports.js';
 export * from './session.js';
 export * from './topology.js';
 export * from './webhooks.js';

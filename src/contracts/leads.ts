@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { allocationRow } from './allocation.js';
 import { allocationAttempt } from './rules.js';
-import { storableText, timestamp } from './common.js';
+import { queryInstant, queryLimit, storableText, textRowId, timestamp } from './common.js';
 import { delivery } from './delivery.js';
 import { storedEvent } from './events.js';
 
@@ -11,12 +11,41 @@ export type LeadStatus = z.infer<typeof leadStatus>;
 export const rawStatus = z.enum(['accepted', 'duplicate', 'rejected', 'failed', 'reprocessed']);
 export type RawStatus = z.infer<typeof rawStatus>;
 
-export const leadListQuery = z.object({
+/** `from` must not be after `to`; both optional. Shared by every query with a time range. */
+export function orderedRange<T extends { from?: string | undefined; to?: string | undefined }>(
+  query: T,
+): boolean {
+  return !query.from || !query.to || Date.parse(query.from) <= Date.parse(query.to);
+}
+export const rangeMessage = { message: '`from` is after `to`', path: ['from'] };
+
+/** The lead filters of SPEC §11, shared by the list and the CSV export. */
+export const leadFilterFields = {
   status: leadStatus.optional(),
-  q: storableText(z.string().trim().min(1).max(200)).optional(),
-  cursor: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-});
+  serviceId: textRowId.optional(),
+  providerId: textRowId.optional().describe('Leads allocated to this provider'),
+  country: storableText(z.string().trim().min(1).max(64)).optional(),
+  from: queryInstant.optional().describe('Created at or after'),
+  to: queryInstant.optional().describe('Created before'),
+  q: storableText(z.string().trim().min(1).max(200))
+    .optional()
+    .describe('Email, phone, name, idempotency key, lead id or its last 8+ hex digits'),
+};
+
+export const leadExportQuery = z
+  .object(leadFilterFields)
+  .strict()
+  .refine(orderedRange, rangeMessage);
+export type LeadFilter = z.infer<typeof leadExportQuery>;
+
+export const leadListQuery = z
+  .object({
+    ...leadFilterFields,
+    cursor: z.string().max(200).optional(),
+    limit: queryLimit(200, 50),
+  })
+  .strict()
+  .refine(orderedRange, rangeMessage);
 /** What a client may send: every parameter is optional. */
 export type LeadListQuery = Partial<z.infer<typeof leadListQuery>>;
 
@@ -87,6 +116,43 @@ export const rawRequest = z.object({
   bodyBytes: z.number().int(),
 });
 export type RawRequest = z.infer<typeof rawRequest>;
+
+export const rawListQuery = z
+  .object({
+    status: rawStatus.optional(),
+    from: queryInstant.optional().describe('Received at or after'),
+    to: queryInstant.optional().describe('Received before'),
+    cursor: textRowId.optional().describe('`nextCursor` of the previous page'),
+    limit: queryLimit(200, 50),
+  })
+  .strict()
+  .refine(orderedRange, rangeMessage);
+export type RawListQuery = Partial<z.infer<typeof rawListQuery>>;
+
+/** A stored request in a list: its reason without its headers and body. */
+export const rawRequestSummary = z.object({
+  id: z.number().int(),
+  endpoint: z.string(),
+  requestId: z.string(),
+  idempotencyKey: z.string().nullable(),
+  receivedAt: timestamp,
+  contentType: z.string().nullable(),
+  remoteAddr: z.string().nullable(),
+  status: rawStatus,
+  error: z.string().nullable().describe('Why it was refused or failed'),
+  leadId: z.uuid().nullable(),
+  bodyBytes: z.number().int(),
+});
+export type RawRequestSummary = z.infer<typeof rawRequestSummary>;
+
+export const rawPage = z.object({
+  items: z.array(rawRequestSummary),
+  nextCursor: z.string().nullable(),
+});
+export type RawPage = z.infer<typeof rawPage>;
+
+export const rawRequestDetail = rawRequest.extend({ leadId: z.uuid().nullable() });
+export type RawRequestDetail = z.infer<typeof rawRequestDetail>;
 
 export const leadDetail = z.object({
   lead,

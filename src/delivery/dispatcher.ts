@@ -8,6 +8,7 @@ import {
 import type { Pool } from '../db/pool.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { cleanText } from '../ingest/normalize.js';
+import type { AttemptOutcome } from './delivery.sql.js';
 import { classify, type SendResult } from './outcome.js';
 import { deliveryPayload } from './payload.js';
 import { AttemptRecorder, type FinishedAttempt } from './recorder.js';
@@ -26,6 +27,8 @@ export interface DispatcherOptions {
   guardAddresses: boolean;
   /** A URL the server built itself and may send to despite the guard (the demo buyer). */
   isOwnUrl: (url: URL) => boolean;
+  /** Told of each attempt once it is recorded (the metrics). */
+  onAttempt?: (providerId: number, outcome: AttemptOutcome) => void;
 }
 
 // The lease is the send's timeout plus this: time for the attempt's transaction to commit
@@ -218,7 +221,8 @@ export class Dispatcher {
         if (this.aborted) return;
         const attempt = this.finished(delivery, startedAt, result);
         this.recorder.record(attempt).then(
-          () =>
+          () => {
+            this.options.onAttempt?.(delivery.providerId, attempt.outcome);
             this.logger.debug(
               {
                 deliveryId: delivery.id,
@@ -227,7 +231,8 @@ export class Dispatcher {
                 statusCode: attempt.statusCode,
               },
               'delivery attempt',
-            ),
+            );
+          },
           (error: unknown) =>
             // The row keeps its lease and is sent again when it expires.
             this.logger.warn(

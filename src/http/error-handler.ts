@@ -50,7 +50,10 @@ function toAppError(error: FastifyError): AppError | null {
       path: issue.instancePath.replace(/^\//, '').replaceAll('/', '.'),
       message: issue.message ?? 'invalid',
     }));
-    return new ValidationFailed(details);
+    return new ValidationFailed(
+      details,
+      error.validationContext === 'querystring' ? 'invalid_query' : 'invalid_payload',
+    );
   }
   if (isUnavailable(error)) return new Unavailable();
   if (isDataException(error)) return new InvalidPayload();

@@ -53,6 +53,8 @@ export interface IngestServiceOptions {
   maxConcurrent?: number;
   /** Refused bodies one sender may have stored per minute (SPEC §8); default 16 MiB. */
   refusedBytesPerMinute?: number;
+  /** Told after each stored request commits, by outcome (the metrics). */
+  onStored?: (outcome: 'created' | 'duplicate' | 'rejected' | 'failed', count: number) => void;
 }
 
 /**
@@ -71,6 +73,7 @@ export interface IngestServiceOptions {
 export class IngestService {
   private readonly batcher: Batcher<BatchItem, IngestOutcome>;
   private readonly refusedBudget: RefusedBytesBudget;
+  private readonly onStored: NonNullable<IngestServiceOptions['onStored']>;
 
   constructor(
     private readonly pool: Pool,
@@ -78,6 +81,7 @@ export class IngestService {
     private readonly committed: EventsCommitted,
     options: IngestServiceOptions = {},
   ) {
+    this.onStored = options.onStored ?? (() => {});
     this.refusedBudget = new RefusedBytesBudget(options.refusedBytesPerMinute ?? 16 * 1024 * 1024);
     this.batcher = new Batcher((items) => this.commitBatch(items), {
       maxBatch: options.maxBatch ?? 200,
@@ -172,6 +176,7 @@ export class IngestService {
     const reason = error instanceof InvalidPayload ? error.reason : error.code;
     await insertRawOnly(this.pool, raw, 'rejected', reason);
     intake.stored = true;
+    this.onStored('rejected', 1);
   }
 
   private async storeFailure(intake: Intake, error: unknown): Promise<void> {
@@ -179,6 +184,7 @@ export class IngestService {
     const reason = error instanceof Error ? error.message : String(error);
     const rawId = await insertRawOnly(this.pool, raw, 'failed', reason.slice(0, 1000));
     intake.stored = true;
+    this.onStored('failed', 1);
     this.logger.error({ err: error, rawId, requestId: raw.requestId }, 'request failed; kept raw');
   }
 
@@ -187,7 +193,10 @@ export class IngestService {
       onRetry: (error, attempt) =>
         this.logger.warn({ err: error, attempt, batch: items.length }, 'ingest batch retried'),
     });
-    if (inserted.some((row) => row.created)) this.committed.announce();
+    const created = inserted.filter((row) => row.created).length;
+    if (created > 0) this.committed.announce();
+    this.onStored('created', created);
+    this.onStored('duplicate', inserted.length - created);
     return inserted.map((row) => ({
       leadId: row.leadId,
       rawId: row.rawId,

@@ -1,19 +1,35 @@
+import { pipeline } from 'node:stream/promises';
+import { PassThrough } from 'node:stream';
+import { stringify } from 'csv-stringify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { selectAllocationsForLeads, selectAttemptsForLead } from '../allocation/allocation.sql.js';
 import {
   errorBody,
+  idParams,
   leadDetail,
+  leadExportQuery,
   leadListQuery,
   leadPage,
   leadParams,
+  rawListQuery,
+  rawPage,
+  rawRequestDetail,
   stats,
 } from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
 import { selectDeliveriesForLead } from '../delivery/delivery.sql.js';
 import { selectEventsForLead } from '../events/events.sql.js';
-import { InvalidPayload, NotFound } from '../errors.js';
-import { selectLeadDetail, selectLeads, selectStats } from './leads.sql.js';
+import { NotFound, ValidationFailed } from '../errors.js';
+import {
+  EXPORT_COLUMNS,
+  selectLeadDetail,
+  selectLeads,
+  selectRawRequest,
+  selectRawRequests,
+  selectStats,
+  streamLeads,
+} from './leads.sql.js';
 
 function encodeCursor(createdAt: string, id: string): string {
   return Buffer.from(`${createdAt}|${id}`).toString('base64url');
@@ -32,7 +48,10 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
     Number.isNaN(Date.parse(createdAt)) ||
     !z.uuid().safeParse(id).success
   ) {
-    throw new InvalidPayload();
+    throw new ValidationFailed(
+      [{ path: 'cursor', message: 'not a cursor this list gave' }],
+      'invalid_query',
+    );
   }
   return { createdAt, id };
 }
@@ -45,16 +64,15 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
       schema: {
         tags: ['reading'],
         summary:
-          'Leads, newest first; `q` searches email, phone, name and the id or its last 8+ hex digits; cursor paging',
+          'Leads, newest first, filtered; `q` searches email, phone, name, idempotency key and the id or its last 8+ hex digits; cursor paging',
         querystring: leadListQuery,
         response: { 200: leadPage, 400: errorBody },
       },
     },
     async (request) => {
-      const { status, q, cursor, limit } = request.query;
+      const { cursor, limit, ...filter } = request.query;
       const items = await selectLeads(pool, {
-        status,
-        q,
+        ...filter,
         cursor: cursor ? decodeCursor(cursor) : undefined,
         limit,
       });
@@ -63,6 +81,90 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
         items,
         nextCursor: items.length === limit && last ? encodeCursor(last.createdAt, last.id) : null,
       };
+    },
+  );
+
+  app.get(
+    '/api/leads/export.csv',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['reading'],
+        summary:
+          "Every lead the filters match, newest first, as CSV (RFC 4180, UTF-8, header row; cells that a spreadsheet would run as a formula are prefixed with `'`)",
+        querystring: leadExportQuery,
+        response: {
+          200: z.string().describe('text/csv: a header row, then one row per lead, newest first'),
+          400: errorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      const client = await pool.connect();
+      const rows = streamLeads(client, request.query);
+      const csv = stringify({
+        header: true,
+        columns: [...EXPORT_COLUMNS],
+        // RFC 4180 line breaks; `=`, `+`, `-`, `@`, tab and CR at a cell's start get a `'`
+        // so that a spreadsheet shows the text instead of running it (SPEC §11).
+        record_delimiter: 'windows',
+        escape_formulas: true,
+        cast: {
+          date: (value) => value.toISOString(),
+          object: (value) => JSON.stringify(value),
+        },
+      });
+      const body = new PassThrough();
+      // Backpressure end to end: the cursor fetches the next 500 rows only when the socket
+      // has taken the previous ones, so memory stays flat (bench: export scenario).
+      pipeline(rows, csv, body)
+        .catch((error: unknown) => {
+          request.log.warn({ err: error }, 'lead export ended early');
+          return error;
+        })
+        .then((error) => client.release(error instanceof Error ? error : undefined));
+      const stamp = new Date().toISOString().slice(0, 19).replaceAll(':', '-');
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="leads-${stamp}.csv"`)
+        .send(body as never);
+    },
+  );
+
+  app.get(
+    '/api/raw-requests',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['reading'],
+        summary: 'Every stored request, newest first, with its status and reason; cursor paging',
+        querystring: rawListQuery,
+        response: { 200: rawPage, 400: errorBody },
+      },
+    },
+    async (request) => {
+      const { cursor, limit, ...filter } = request.query;
+      const items = await selectRawRequests(pool, { ...filter, beforeId: cursor, limit });
+      const last = items[items.length - 1];
+      return { items, nextCursor: items.length === limit && last ? String(last.id) : null };
+    },
+  );
+
+  app.get(
+    '/api/raw-requests/:id',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['reading'],
+        summary: 'One stored request with its headers and exact body',
+        params: idParams,
+        response: { 200: rawRequestDetail, 400: errorBody, 404: errorBody },
+      },
+    },
+    async (request) => {
+      const raw = await selectRawRequest(pool, request.params.id);
+      if (!raw) throw new NotFound();
+      return raw;
     },
   );
 

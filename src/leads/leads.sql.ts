@@ -1,16 +1,21 @@
-import type {
-  Lead,
-  LeadStatus,
-  LeadSummary,
-  RawRequest,
-  RawStatus,
-  Stats,
+import type { PoolClient } from 'pg';
+import QueryStream from 'pg-query-stream';
+import {
+  LEAD_COLUMNS,
+  rawRequest,
+  type Lead,
+  type LeadFilter,
+  type LeadStatus,
+  type LeadSummary,
+  type RawRequest,
+  type RawRequestDetail,
+  type RawRequestSummary,
+  type RawStatus,
+  type Stats,
 } from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
 
-export interface LeadListFilter {
-  status?: LeadStatus;
-  q?: string;
+export interface LeadListFilter extends LeadFilter {
   cursor?: { createdAt: string; id: string };
   limit: number;
 }
@@ -40,31 +45,67 @@ function idSuffixOf(q: string | undefined): string | null {
 }
 
 /**
- * Newest first, keyset-paged on (created_at, id) so deep pages stay as cheap as the first.
- * A search already walks the rows newest first (the `%q%` patterns use no index), so the
- * right-anchored id match adds a string compare per row, not another scan.
+ * The WHERE conditions of SPEC §11's lead filters over `leads AS l`, one placeholder per value
+ * pushed onto `params` (never spliced into the text). The list and the export share them, so
+ * an export holds exactly the rows the list showed.
  */
+function leadConditions(filter: LeadFilter, params: unknown[]): string[] {
+  const placeholder = (value: unknown): string => `$${params.push(value)}`;
+  const conditions: string[] = [];
+  if (filter.status) conditions.push(`l.status = ${placeholder(filter.status)}`);
+  if (filter.serviceId) conditions.push(`l.service_id = ${placeholder(filter.serviceId)}`);
+  if (filter.providerId) {
+    // The (lead_id, provider_id) unique index answers this per lead.
+    conditions.push(
+      `EXISTS (SELECT 1 FROM allocations a WHERE a.lead_id = l.id AND a.provider_id = ${placeholder(filter.providerId)})`,
+    );
+  }
+  if (filter.country) conditions.push(`upper(l.country) = upper(${placeholder(filter.country)})`);
+  if (filter.from) conditions.push(`l.created_at >= ${placeholder(filter.from)}::timestamptz`);
+  if (filter.to) conditions.push(`l.created_at < ${placeholder(filter.to)}::timestamptz`);
+  if (filter.q) {
+    // A search walks the rows newest first anyway (the `%q%` patterns use no index), so each
+    // alternative adds a compare per row, not another scan.
+    const pattern = placeholder(`%${filter.q.replace(/[\\%_]/g, (match) => `\\${match}`)}%`);
+    const exact = placeholder(filter.q);
+    const alternatives = [
+      `l.email ILIKE ${pattern}`,
+      `l.phone ILIKE ${pattern}`,
+      `l.first_name ILIKE ${pattern}`,
+      `l.last_name ILIKE ${pattern}`,
+      `(l.first_name || ' ' || l.last_name) ILIKE ${pattern}`,
+      `l.idempotency_key = ${exact}`,
+      `l.id::text = ${exact}`,
+    ];
+    const suffix = idSuffixOf(filter.q);
+    if (suffix)
+      alternatives.push(`replace(l.id::text, '-', '') LIKE '%' || ${placeholder(suffix)}`);
+    conditions.push(`(${alternatives.join(' OR ')})`);
+  }
+  return conditions;
+}
+
+function whereClause(conditions: string[]): string {
+  return conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+}
+
+/** Newest first, keyset-paged on (created_at, id) so deep pages stay as cheap as the first. */
 export async function selectLeads(pool: Pool, filter: LeadListFilter): Promise<LeadSummary[]> {
-  const pattern = filter.q ? `%${filter.q.replace(/[\\%_]/g, (match) => `\\${match}`)}%` : null;
+  const params: unknown[] = [];
+  const conditions = leadConditions(filter, params);
+  if (filter.cursor) {
+    conditions.push(
+      `(l.created_at, l.id) < ($${params.push(filter.cursor.createdAt)}::timestamptz, $${params.push(filter.cursor.id)}::uuid)`,
+    );
+  }
   const { rows } = await pool.query<LeadSummaryRow>(
-    `SELECT id, status, service_id, email, phone, first_name, last_name, country, idempotency_key, created_at
-       FROM leads
-      WHERE ($1::text IS NULL OR status = $1)
-        AND ($2::text IS NULL OR email ILIKE $2 OR phone ILIKE $2 OR first_name ILIKE $2
-             OR last_name ILIKE $2 OR (first_name || ' ' || last_name) ILIKE $2 OR id::text = $5
-             OR replace(id::text, '-', '') LIKE '%' || $7)
-        AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
-      ORDER BY created_at DESC, id DESC
-      LIMIT $6`,
-    [
-      filter.status ?? null,
-      pattern,
-      filter.cursor?.createdAt ?? null,
-      filter.cursor?.id ?? null,
-      filter.q ?? null,
-      filter.limit,
-      idSuffixOf(filter.q),
-    ],
+    `SELECT l.id, l.status, l.service_id, l.email, l.phone, l.first_name, l.last_name, l.country,
+            l.idempotency_key, l.created_at
+       FROM leads l
+       ${whereClause(conditions)}
+      ORDER BY l.created_at DESC, l.id DESC
+      LIMIT $${params.push(filter.limit)}`,
+    params,
   );
   return rows.map((row) => ({
     id: row.id,
@@ -77,6 +118,100 @@ export async function selectLeads(pool: Pool, filter: LeadListFilter): Promise<L
     country: row.country,
     idempotencyKey: row.idempotency_key,
     createdAt: row.created_at.toISOString(),
+  }));
+}
+
+/** The export's columns, in order: the header row and each row's cells. */
+export const EXPORT_COLUMNS = [
+  'id',
+  'created_at',
+  'status',
+  'service_id',
+  'idempotency_key',
+  ...LEAD_COLUMNS,
+  'extra',
+] as const;
+
+/**
+ * Every lead the filter matches, newest first, as a stream of rows read through a cursor
+ * 500 at a time: the export's memory stays flat whatever the count. The caller owns `client`
+ * and releases it when the stream ends or is destroyed.
+ */
+export function streamLeads(client: PoolClient, filter: LeadFilter): QueryStream {
+  const params: unknown[] = [];
+  const conditions = leadConditions(filter, params);
+  const query = new QueryStream(
+    `SELECT ${EXPORT_COLUMNS.map((column) => `l.${column}`).join(', ')}
+       FROM leads l
+       ${whereClause(conditions)}
+      ORDER BY l.created_at DESC, l.id DESC`,
+    params,
+    { batchSize: 500 },
+  );
+  return client.query(query);
+}
+
+interface RawSummaryRow {
+  id: number;
+  endpoint: string;
+  request_id: string;
+  idempotency_key: string | null;
+  received_at: Date;
+  content_type: string | null;
+  remote_addr: string | null;
+  status: RawStatus;
+  error: string | null;
+  lead_id: string | null;
+  body_bytes: number;
+}
+
+export interface RawListFilter {
+  status?: RawStatus | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  beforeId?: number | undefined;
+  limit: number;
+}
+
+/**
+ * Stored requests newest first, keyset-paged on the id (ids rise with arrival). A status
+ * other than `accepted` reads leads_raw_status_idx; the time range filters the walk, since a
+ * time index on leads_raw would cost every ingest an entry (migration 0004).
+ */
+export async function selectRawRequests(
+  pool: Pool,
+  filter: RawListFilter,
+): Promise<RawRequestSummary[]> {
+  const { rows } = await pool.query<RawSummaryRow>(
+    `SELECT id, endpoint, request_id, idempotency_key, received_at, content_type, remote_addr,
+            status, error, lead_id, octet_length(body) AS body_bytes
+       FROM leads_raw
+      WHERE ($1::text IS NULL OR status = $1)
+        AND ($2::timestamptz IS NULL OR received_at >= $2)
+        AND ($3::timestamptz IS NULL OR received_at < $3)
+        AND ($4::bigint IS NULL OR id < $4)
+      ORDER BY id DESC
+      LIMIT $5`,
+    [
+      filter.status ?? null,
+      filter.from ?? null,
+      filter.to ?? null,
+      filter.beforeId ?? null,
+      filter.limit,
+    ],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    endpoint: row.endpoint,
+    requestId: row.request_id,
+    idempotencyKey: row.idempotency_key,
+    receivedAt: row.received_at.toISOString(),
+    contentType: row.content_type,
+    remoteAddr: row.remote_addr,
+    status: row.status,
+    error: row.error,
+    leadId: row.lead_id,
+    bodyBytes: row.body_bytes,
   }));
 }
 
@@ -100,7 +235,24 @@ export async function selectLeadDetail(pool: Pool, id: string): Promise<LeadWith
   );
   const lead = rows[0];
   if (!lead) return null;
-  const raw = await pool.query<{
+  const [raw, duplicates] = await Promise.all([
+    selectRawRequest(pool, lead.rawId),
+    pool.query<{ count: number }>(
+      `SELECT count(*)::int AS count FROM leads_raw WHERE lead_id = $1 AND status = 'duplicate'`,
+      [id],
+    ),
+  ]);
+  return {
+    lead: { ...lead, createdAt: lead.createdAt.toISOString() },
+    // The lead's own request: its leadId is this lead.
+    raw: raw ? rawRequest.parse(raw) : null,
+    duplicates: duplicates.rows[0]?.count ?? 0,
+  };
+}
+
+/** One stored request with its headers and exact body. */
+export async function selectRawRequest(pool: Pool, id: number): Promise<RawRequestDetail | null> {
+  const { rows } = await pool.query<{
     id: number;
     endpoint: string;
     request_id: string;
@@ -112,35 +264,29 @@ export async function selectLeadDetail(pool: Pool, id: string): Promise<LeadWith
     body: Buffer;
     status: RawStatus;
     error: string | null;
+    lead_id: string | null;
   }>(
-    `SELECT id, endpoint, request_id, idempotency_key, received_at, content_type, remote_addr, headers, body, status, error
+    `SELECT id, endpoint, request_id, idempotency_key, received_at, content_type, remote_addr,
+            headers, body, status, error, lead_id
        FROM leads_raw WHERE id = $1`,
-    [lead.rawId],
-  );
-  const duplicates = await pool.query<{ count: number }>(
-    `SELECT count(*)::int AS count FROM leads_raw WHERE lead_id = $1 AND status = 'duplicate'`,
     [id],
   );
-  const rawRow = raw.rows[0];
+  const row = rows[0];
+  if (!row) return null;
   return {
-    lead: { ...lead, createdAt: lead.createdAt.toISOString() },
-    raw: rawRow
-      ? {
-          id: rawRow.id,
-          endpoint: rawRow.endpoint,
-          requestId: rawRow.request_id,
-          idempotencyKey: rawRow.idempotency_key,
-          receivedAt: rawRow.received_at.toISOString(),
-          contentType: rawRow.content_type,
-          remoteAddr: rawRow.remote_addr,
-          headers: rawRow.headers,
-          status: rawRow.status,
-          error: rawRow.error,
-          bodyBase64: rawRow.body.toString('base64'),
-          bodyBytes: rawRow.body.length,
-        }
-      : null,
-    duplicates: duplicates.rows[0]?.count ?? 0,
+    id: row.id,
+    endpoint: row.endpoint,
+    requestId: row.request_id,
+    idempotencyKey: row.idempotency_key,
+    receivedAt: row.received_at.toISOString(),
+    contentType: row.content_type,
+    remoteAddr: row.remote_addr,
+    headers: row.headers,
+    status: row.status,
+    error: row.error,
+    bodyBase64: row.body.toString('base64'),
+    bodyBytes: row.body.length,
+    leadId: row.lead_id,
   };
 }
 

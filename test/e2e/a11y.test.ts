@@ -215,6 +215,25 @@ describe('with leads', () => {
       await check(width, 'test-tools', '/test-tools', heading('Test tools'));
     });
 
+    it('the raw requests page', async () => {
+      await check(width, 'raw-requests', '/raw-requests', (page) =>
+        page.getByTestId('raw-requests-table').locator('tbody tr').first().waitFor(),
+      );
+    });
+
+    it('the empty raw requests page', async () => {
+      await check(width, 'raw-requests-empty', '/raw-requests?status=reprocessed', (page) =>
+        page.getByText('No stored requests match.').waitFor(),
+      );
+    });
+
+    it('the reports page', async () => {
+      await check(width, 'reports', '/reports', async (page) => {
+        await page.getByTestId('volume-chart').locator('svg').first().waitFor();
+        await page.getByTestId('providers-report').waitFor();
+      });
+    });
+
     it('the not-found page', async () => {
       await check(width, 'not-found', '/nosuchpage', heading('Page not found'), [
         { status: 404, path: '/nosuchpage' },

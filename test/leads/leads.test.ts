@@ -92,7 +92,7 @@ describe('GET /api/leads', () => {
     for (const query of ['status=weird', 'limit=0', 'limit=201', 'cursor=not-a-cursor']) {
       const res = await get(`/api/leads?${query}`);
       expect(res.status, query).toBe(400);
-      expect(res.body.error).toBe('invalid_payload');
+      expect(res.body.error).toBe('invalid_query');
     }
   });
 });

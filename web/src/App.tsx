@@ -7,6 +7,8 @@ import { LeadDetailPage } from './pages/leads/LeadDetailPage.js';
 import { LeadsPage } from './pages/leads/LeadsPage.js';
 import { LoginPage } from './pages/login/LoginPage.js';
 import { NotFoundPage } from './pages/NotFoundPage.js';
+import { RawRequestsPage } from './pages/raw-requests/RawRequestsPage.js';
+import { ReportsPage } from './pages/reports/ReportsPage.js';
 import { SettingsPage } from './pages/settings/SettingsPage.js';
 import { TestToolsPage } from './pages/test-tools/TestToolsPage.js';
 import { navigate, useLocation } from './router/router.js';
@@ -21,6 +23,8 @@ function Page({ pathname }: { pathname: string }) {
   if (pathname === '/deliveries') return <DeliveriesPage />;
   if (pathname === '/settings') return <SettingsPage />;
   if (pathname === '/audit') return <AuditPage />;
+  if (pathname === '/raw-requests') return <RawRequestsPage />;
+  if (pathname === '/reports') return <ReportsPage />;
   return <NotFoundPage />;
 }
 

@@ -37,3 +37,8 @@ export const leadQuery = (id: string) =>
 export function useLead(id: string): UseQueryResult<LeadDetail> {
   return useQuery(leadQuery(id));
 }
+
+/** The export's address for the same filters as the list (no cursor or page size). */
+export function leadsExportUrl(filter: Omit<LeadListQuery, 'cursor' | 'limit'>): string {
+  return `/api/leads/export.csv${queryString({ ...filter })}`;
+}

@@ -8,6 +8,8 @@ const NAV = [
   { to: '/test-tools', label: 'Test tools' },
   { to: '/leads', label: 'Leads' },
   { to: '/deliveries', label: 'Deliveries' },
+  { to: '/raw-requests', label: 'Raw requests' },
+  { to: '/reports', label: 'Reports' },
   { to: '/settings', label: 'Settings' },
   { to: '/audit', label: 'Audit' },
 ];

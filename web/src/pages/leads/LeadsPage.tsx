@@ -1,5 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
-import { useLeads } from '../../api/leads.js';
+import { leadsExportUrl, useLeads } from '../../api/leads.js';
+import { useProviders } from '../../api/providers.js';
 import { useServices } from '../../api/services.js';
 import type { LeadStatus } from '../../../../src/contracts/index.js';
 import { StatusBadge } from '../../components/Badges.js';
@@ -19,50 +20,120 @@ import { Link, navigate, useLocation } from '../../router/router.js';
 const PAGE_SIZE = 25;
 const STATUSES: LeadStatus[] = ['new', 'allocated', 'unallocated'];
 
-interface ListState extends PageTrail {
+/** The filters of SPEC §11 as the address keeps them (text; times as ISO instants). */
+interface Filters {
   q: string;
   status: LeadStatus | '';
+  serviceId: string;
+  providerId: string;
+  country: string;
+  from: string;
+  to: string;
 }
+
+type ListState = Filters & PageTrail;
+
+const ID = /^[1-9][0-9]{0,9}$/;
+const instantOrEmpty = (value: string | null): string =>
+  value && !Number.isNaN(Date.parse(value)) ? new Date(value).toISOString() : '';
 
 function readState(search: URLSearchParams): ListState {
   const status = search.get('status') ?? '';
+  const id = (name: string): string => {
+    const value = search.get(name) ?? '';
+    return ID.test(value) ? value : '';
+  };
   return {
     q: search.get('q') ?? '',
     status: (STATUSES as string[]).includes(status) ? (status as LeadStatus) : '',
+    serviceId: id('serviceId'),
+    providerId: id('providerId'),
+    country: search.get('country') ?? '',
+    from: instantOrEmpty(search.get('from')),
+    to: instantOrEmpty(search.get('to')),
     ...readPageTrail(search),
   };
 }
 
+const FILTER_NAMES = ['q', 'status', 'serviceId', 'providerId', 'country', 'from', 'to'] as const;
+
 function urlOf(state: ListState): string {
   const search = new URLSearchParams();
-  if (state.q) search.set('q', state.q);
-  if (state.status) search.set('status', state.status);
+  for (const name of FILTER_NAMES) if (state[name]) search.set(name, state[name]);
   writePageTrail(search, state);
   const text = search.toString();
   return text ? `/leads?${text}` : '/leads';
 }
 
+/** The API's filter for the address's: empty fields left out. */
+function apiFilter(filters: Filters) {
+  return {
+    q: filters.q || undefined,
+    status: filters.status || undefined,
+    serviceId: filters.serviceId ? Number(filters.serviceId) : undefined,
+    providerId: filters.providerId ? Number(filters.providerId) : undefined,
+    country: filters.country || undefined,
+    from: filters.from || undefined,
+    to: filters.to || undefined,
+  };
+}
+
+/**
+ * `<input type="datetime-local">` speaks the browser's wall time; the browser's Date turns it
+ * into an instant and back (no time zone arithmetic here).
+ */
+function toLocalInput(iso: string): string {
+  if (!iso) return '';
+  const date = new Date(iso);
+  const pad = (value: number): string => String(value).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+function fromLocalInput(value: string): string {
+  return value ? new Date(value).toISOString() : '';
+}
+
+const INPUT = 'rounded-lg border border-slate-300 bg-white px-2.5 py-2 text-sm';
+const LABEL = 'text-xs font-medium text-slate-700';
+
 export function LeadsPage() {
   const { search } = useLocation();
   const state = readState(search);
-  const [query, setQuery] = useState(state.q);
-  const [status, setStatus] = useState(state.status);
-  const searchId = useId();
-  const statusId = useId();
+  const filters: Filters = {
+    q: state.q,
+    status: state.status,
+    serviceId: state.serviceId,
+    providerId: state.providerId,
+    country: state.country,
+    from: state.from,
+    to: state.to,
+  };
+  const [form, setForm] = useState(filters);
+  const ids = {
+    search: useId(),
+    status: useId(),
+    service: useId(),
+    provider: useId(),
+    country: useId(),
+    from: useId(),
+    to: useId(),
+  };
 
   // Back/forward changes the URL under the form; keep the inputs in step with it.
-  const [shown, setShown] = useState({ q: state.q, status: state.status });
-  if (shown.q !== state.q || shown.status !== state.status) {
-    setShown({ q: state.q, status: state.status });
-    setQuery(state.q);
-    setStatus(state.status);
+  const key = urlOf({ ...filters, ...FIRST_PAGE });
+  const [shown, setShown] = useState(key);
+  if (shown !== key) {
+    setShown(key);
+    setForm(filters);
   }
+  const set = (name: keyof Filters) => (value: string) =>
+    setForm((current) => ({ ...current, [name]: value }));
 
   const services = useServices();
+  const providers = useProviders();
   const serviceNames = new Map((services.data ?? []).map((service) => [service.id, service.name]));
   const leads = useLeads({
-    q: state.q || undefined,
-    status: state.status || undefined,
+    ...apiFilter(filters),
     cursor: state.cursor || undefined,
     limit: PAGE_SIZE,
   });
@@ -71,13 +142,14 @@ export function LeadsPage() {
 
   const submit = (event: FormEvent): void => {
     event.preventDefault();
-    navigate(urlOf({ q: query.trim(), status, ...FIRST_PAGE }));
+    navigate(urlOf({ ...form, q: form.q.trim(), country: form.country.trim(), ...FIRST_PAGE }));
   };
 
   return (
     <>
       <PageHeader title="Leads">
-        Newest first. Search matches email, phone, name or lead id.
+        Newest first. Search matches email, phone, name, idempotency key or lead id; the filters
+        stay in the address, and Export CSV downloads every lead they match.
       </PageHeader>
       <form
         onSubmit={submit}
@@ -85,27 +157,27 @@ export function LeadsPage() {
         className="mb-4 flex flex-wrap items-end gap-3 rounded-xl border border-slate-200 bg-white p-3 shadow-sm"
       >
         <div className="flex min-w-48 flex-1 flex-col gap-1">
-          <label htmlFor={searchId} className="text-xs font-medium text-slate-700">
+          <label htmlFor={ids.search} className={LABEL}>
             Search
           </label>
           <input
-            id={searchId}
+            id={ids.search}
             type="search"
-            value={query}
-            onChange={(event) => setQuery(event.target.value)}
-            placeholder="email, phone, name, id"
+            value={form.q}
+            onChange={(event) => set('q')(event.target.value)}
+            placeholder="email, phone, name, key, id"
             className="rounded-lg border border-slate-300 px-3 py-2 text-sm"
           />
         </div>
         <div className="flex flex-col gap-1">
-          <label htmlFor={statusId} className="text-xs font-medium text-slate-700">
+          <label htmlFor={ids.status} className={LABEL}>
             Status
           </label>
           <select
-            id={statusId}
-            value={status}
-            onChange={(event) => setStatus(event.target.value as LeadStatus | '')}
-            className="rounded-lg border border-slate-300 bg-white px-2.5 py-2 text-sm"
+            id={ids.status}
+            value={form.status}
+            onChange={(event) => set('status')(event.target.value)}
+            className={INPUT}
           >
             <option value="">Any</option>
             {STATUSES.map((value) => (
@@ -115,7 +187,86 @@ export function LeadsPage() {
             ))}
           </select>
         </div>
+        <div className="flex flex-col gap-1">
+          <label htmlFor={ids.service} className={LABEL}>
+            Service
+          </label>
+          <select
+            id={ids.service}
+            value={form.serviceId}
+            onChange={(event) => set('serviceId')(event.target.value)}
+            className={INPUT}
+          >
+            <option value="">Any</option>
+            {(services.data ?? []).map((service) => (
+              <option key={service.id} value={String(service.id)}>
+                {service.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="flex flex-col gap-1">
+          <label htmlFor={ids.provider} className={LABEL}>
+            Provider
+          </label>
+          <select
+            id={ids.provider}
+            value={form.providerId}
+            onChange={(event) => set('providerId')(event.target.value)}
+            className={INPUT}
+          >
+            <option value="">Any</option>
+            {(providers.data ?? []).map((provider) => (
+              <option key={provider.id} value={String(provider.id)}>
+                {provider.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="flex w-24 flex-col gap-1">
+          <label htmlFor={ids.country} className={LABEL}>
+            Country
+          </label>
+          <input
+            id={ids.country}
+            value={form.country}
+            onChange={(event) => set('country')(event.target.value)}
+            placeholder="AT"
+            className={INPUT}
+          />
+        </div>
+        <div className="flex flex-col gap-1">
+          <label htmlFor={ids.from} className={LABEL}>
+            From
+          </label>
+          <input
+            id={ids.from}
+            type="datetime-local"
+            value={toLocalInput(form.from)}
+            onChange={(event) => set('from')(fromLocalInput(event.target.value))}
+            className={INPUT}
+          />
+        </div>
+        <div className="flex flex-col gap-1">
+          <label htmlFor={ids.to} className={LABEL}>
+            To
+          </label>
+          <input
+            id={ids.to}
+            type="datetime-local"
+            value={toLocalInput(form.to)}
+            onChange={(event) => set('to')(fromLocalInput(event.target.value))}
+            className={INPUT}
+          />
+        </div>
         <Button type="submit">Search</Button>
+        <a
+          href={leadsExportUrl(apiFilter(filters))}
+          download
+          className="rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-blue-800 hover:bg-slate-50"
+        >
+          Export CSV
+        </a>
       </form>
 
       {leads.isError && <LoadError error={leads.error} onRetry={() => void leads.refetch()} />}
