@@ -381,7 +381,7 @@ describe('the audit log', () => {
     for (const query of ['cursor=abc', 'cursor=0', 'limit=0', 'limit=201', 'since=1']) {
       const answer = await call('GET', `/api/audit?${query}`);
       expect(answer.status, query).toBe(400);
-      expect(answer.body.error).toBe('invalid_payload');
+      expect(answer.body.error).toBe('invalid_query');
     }
   });
 });
