@@ -18,8 +18,8 @@
  * Delivery claims (steps 4–5) are single autocommitted statements with SKIP LOCKED: they never
  * wait for a lock, so they cannot close a cycle, and two instances polling at once take
  * disjoint rows. Their row locks end with the statement; what keeps a claimed delivery from
- * a second sender afterwards is its lease (`next_attempt_at` and `leased_until` moved past
- * the send's timeout), which a killed process gives back by time.
+ * a second sender afterwards is its lease (`leased_until` moved past the send's timeout),
+ * which a killed process gives back by time.
  */
 import type { DeliveryConfig } from '../contracts/index.js';
 import { LEAD_COLUMNS, type LeadColumn } from '../contracts/lead-columns.js';
@@ -201,10 +201,11 @@ interface ClaimedRow extends EndpointRow {
 
 // The claim itself, shared by the two ways in: increments the attempt and leases the row for
 // the send's timeout plus $2 ms, returning everything the send needs in the same round trip.
+// It writes no indexed column (migration 0011), so it is a HOT update: moving next_attempt_at
+// as the lease, as it first did, put an entry in each of the row's six indexes per claim.
 const CLAIM_UPDATE = `
   UPDATE deliveries d
      SET attempts = d.attempts + 1,
-         next_attempt_at = now() + make_interval(secs => (c.timeout_ms + $2) / 1000.0),
          leased_until = now() + make_interval(secs => (c.timeout_ms + $2) / 1000.0),
          updated_at = now()
     FROM claimed, provider_delivery c, leads l
@@ -240,6 +241,9 @@ export async function claimDueDeliveries(
     `WITH claimed AS (
        SELECT d.id FROM deliveries d JOIN provider_delivery c ON c.provider_id = d.provider_id
         WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND c.paused_at IS NULL
+          -- Rows leased by a send in flight are skipped here, not by the index: at most the
+          -- sends in flight and claimed ahead (a few thousand) lie at its head.
+          AND (d.leased_until IS NULL OR d.leased_until <= now())
         ORDER BY d.next_attempt_at
         LIMIT $1
         FOR UPDATE OF d SKIP LOCKED)
@@ -281,8 +285,9 @@ export async function claimProbeDeliveries(
 }
 
 /**
- * Gives claimed deliveries back unsent: due now, lease cleared, the claim's attempt number
- * undone (no attempt was made). Only rows still held by that claim (pending, same attempt).
+ * Gives claimed deliveries back unsent: lease cleared (they were due when claimed, and stay
+ * so), the claim's attempt number undone (no attempt was made). Only rows still held by that
+ * claim (pending, same attempt).
  */
 export async function releaseClaims(
   pool: Pool,
@@ -290,8 +295,7 @@ export async function releaseClaims(
 ): Promise<void> {
   await pool.query(
     `UPDATE deliveries d
-        SET attempts = d.attempts - 1, next_attempt_at = now(), leased_until = NULL,
-            updated_at = now()
+        SET attempts = d.attempts - 1, leased_until = NULL, updated_at = now()
        FROM unnest($1::uuid[], $2::int[]) AS r (id, attempt)
       WHERE d.id = r.id AND d.status = 'pending' AND d.attempts = r.attempt`,
     [deliveries.map((delivery) => delivery.id), deliveries.map((delivery) => delivery.attempt)],
