@@ -122,12 +122,17 @@ export interface LockedDeliveryHealth {
 }
 
 /**
- * Step 4: the delivery health of `providerIds` that have an endpoint, before a batch of
- * attempts' outcomes changes it; locked in ascending id order.
+ * Step 4: the delivery health a batch of attempts' outcomes may change, locked in ascending id
+ * order: of `failingIds` (providers with a failed or retried attempt in the batch), and of any
+ * other of `providerIds` that is paused or has failures to clear. A healthy provider whose
+ * attempts were all answered is neither returned nor locked: nothing about it changes, and
+ * locking it made every batch of outcomes wait for the one before (the same few providers are
+ * in all of them), one transaction at a time with the machine 60 % idle (bench, drain).
  */
 export async function lockDeliveryHealth(
   tx: Tx,
   providerIds: number[],
+  failingIds: number[],
 ): Promise<Map<number, LockedDeliveryHealth>> {
   const { rows } = await tx.query<{
     provider_id: number;
@@ -137,8 +142,9 @@ export async function lockDeliveryHealth(
     `SELECT provider_id, consecutive_failures, paused_at IS NOT NULL AS paused
        FROM provider_delivery
       WHERE provider_id = ANY($1::int[])
+        AND (provider_id = ANY($2::int[]) OR consecutive_failures > 0 OR paused_at IS NOT NULL)
       ORDER BY provider_id FOR UPDATE`,
-    [providerIds],
+    [providerIds, failingIds],
   );
   return new Map(
     rows.map((row) => [
