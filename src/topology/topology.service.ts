@@ -82,7 +82,10 @@ export class TopologyService {
         active: input.active ?? true,
       });
       await appendEvents(tx, this.committed, [
-        { type: 'provider.updated', payload: { provider, change: 'created' } },
+        {
+          type: 'provider.updated',
+          payload: { provider, change: 'created', deliveryState: 'none' },
+        },
       ]);
       return provider;
     });
@@ -110,10 +113,14 @@ export class TopologyService {
         const stored = await selectStoredDelivery(tx, id);
         await upsertProviderDelivery(tx, id, resolveSecrets(delivery, stored));
       }
+      const view = (await selectProvidersWithDelivery(tx, id))[0]!;
       await appendEvents(tx, this.committed, [
-        { type: 'provider.updated', payload: { provider, change: 'updated' } },
+        {
+          type: 'provider.updated',
+          payload: { provider, change: 'updated', deliveryState: view.deliveryState },
+        },
       ]);
-      return (await selectProvidersWithDelivery(tx, id))[0]!;
+      return view;
     });
   }
 

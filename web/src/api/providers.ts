@@ -7,6 +7,7 @@ import {
   type UseQueryResult,
 } from '@tanstack/react-query';
 import type {
+  DeliveryState,
   LiveEvent,
   NewProvider,
   Provider,
@@ -48,18 +49,23 @@ function withRemaining(
 }
 
 /**
- * `provider.updated` carries the provider without its endpoint: a new one has none yet, a
- * changed one keeps what the list knew (the endpoint's own changes are re-read, see liveCache).
+ * `provider.updated` carries the provider and its delivery state without its endpoint: a new
+ * one has none yet, a changed one keeps what the list knew (the endpoint's own changes are
+ * re-read, see liveCache).
  */
-function withProvider(providers: ProviderView[], provider: Provider): ProviderView[] {
+function withProvider(
+  providers: ProviderView[],
+  provider: Provider,
+  deliveryState: DeliveryState,
+): ProviderView[] {
   // Only the fields the event is about: whatever else an object carries must not win.
   const { id, name, quota, remainingQuota, active } = provider;
-  const fields = { id, name, quota, remainingQuota, active };
+  const fields = { id, name, quota, remainingQuota, active, deliveryState };
   const known = providers.find((existing) => existing.id === id);
   if (known) {
     return providers.map((existing) => (existing === known ? { ...known, ...fields } : existing));
   }
-  const added: ProviderView = { ...fields, deliveryState: 'none', delivery: null };
+  const added: ProviderView = { ...fields, delivery: null };
   return [...providers, added].sort((a, b) => a.id - b.id);
 }
 
@@ -82,7 +88,7 @@ export function providersAfterEvent(providers: ProviderView[], event: LiveEvent)
     case 'quota.reset':
       return withRemaining(providers, event.data.providers);
     case 'provider.updated':
-      return withProvider(providers, event.data.provider);
+      return withProvider(providers, event.data.provider, event.data.deliveryState);
     case 'provider.delivery_paused':
       return withDeliveryState(providers, event.data.providerId, 'paused');
     case 'provider.delivery_resumed':
