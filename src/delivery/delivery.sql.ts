@@ -335,6 +335,15 @@ export async function insertDeliveryTest(pool: Pool, test: DeliveryTestAnswer): 
   );
 }
 
+/** Deletes test sends older than `days` (delivery_tests_started_idx); returns how many. */
+export async function deleteDeliveryTestsOlderThan(pool: Pool, days: number): Promise<number> {
+  const { rowCount } = await pool.query(
+    `DELETE FROM delivery_tests WHERE started_at < now() - make_interval(days => $1)`,
+    [days],
+  );
+  return rowCount ?? 0;
+}
+
 /**
  * Attempts per provider over the last `minutes`, by outcome. A range scan of
  * delivery_attempts_started_idx, each attempt joined to its delivery by primary key.
