@@ -189,7 +189,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.addHook('onClose', async () => stopRetention());
   const stopTestRetention = startDeliveryTestRetention(
     pool,
-    config.DELIVERY_TEST_RETENTION_DAYS,
+    config.TEST_SEND_RETENTION_DAYS,
     logger,
   );
   app.addHook('onClose', async () => stopTestRetention());

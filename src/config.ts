@@ -91,7 +91,7 @@ export const configSchema = z.object({
   // On shutdown, how long in-flight sends may finish; the rest are re-sent after their lease.
   DELIVERY_DRAIN_MS: z.coerce.number().int().min(0).default(10_000),
   // "Send a test lead" answers are deleted once older than this (hourly sweep).
-  DELIVERY_TEST_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
+  TEST_SEND_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -240,7 +240,7 @@ describe('success rate of the last hour (GET /api/deliveries/stats)', () => {
     ]);
   });
 
-  it('keeps test answers for DELIVERY_TEST_RETENTION_DAYS: older ones are deleted by the sweep', async () => {
+  it('keeps test answers for TEST_SEND_RETENTION_DAYS: older ones are deleted by the sweep', async () => {
     const { app, db } = await setup();
     const buyer = await receiver(() => ({ status: 200, body: 'ok' }));
     await call(app, 'PATCH', '/api/providers/1', { delivery: { url: buyer.url } });
