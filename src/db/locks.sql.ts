@@ -138,14 +138,16 @@ export async function lockDeliveryHealth(
     provider_id: number;
     consecutive_failures: number;
     paused: boolean;
-  }>(
-    `SELECT provider_id, consecutive_failures, paused_at IS NOT NULL AS paused
+  }>({
+    // Named, like the other statements of the delivery loop: each connection plans it once.
+    name: 'lock-delivery-health',
+    text: `SELECT provider_id, consecutive_failures, paused_at IS NOT NULL AS paused
        FROM provider_delivery
       WHERE provider_id = ANY($1::int[])
         AND (provider_id = ANY($2::int[]) OR consecutive_failures > 0 OR paused_at IS NOT NULL)
       ORDER BY provider_id FOR UPDATE`,
-    [providerIds, failingIds],
-  );
+    values: [providerIds, failingIds],
+  });
   return new Map(
     rows.map((row) => [
       row.provider_id,
@@ -243,8 +245,11 @@ export async function claimDueDeliveries(
   limit: number,
   leaseMarginMs: number,
 ): Promise<ClaimedDelivery[]> {
-  const { rows } = await pool.query<ClaimedRow>(
-    `WITH claimed AS (
+  const { rows } = await pool.query<ClaimedRow>({
+    // Named: each connection plans it once. Planning took 0.3 ms a claim, as long as executing
+    // a claim of 10–30 rows, the sizes a drain on two cores runs at.
+    name: 'claim-due-deliveries',
+    text: `WITH claimed AS (
        SELECT d.id FROM deliveries d JOIN provider_delivery c ON c.provider_id = d.provider_id
         WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND c.paused_at IS NULL
           -- Rows leased by a send in flight are skipped here, not by the index: at most the
@@ -254,8 +259,8 @@ export async function claimDueDeliveries(
         LIMIT $1
         FOR UPDATE OF d SKIP LOCKED)
      ${CLAIM_UPDATE}`,
-    [limit, leaseMarginMs],
-  );
+    values: [limit, leaseMarginMs],
+  });
   return rows.map(toClaimed);
 }
 
