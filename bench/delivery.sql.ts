@@ -1,6 +1,17 @@
 import type pg from 'pg';
 
 /**
+ * A UUIDv7 for the `n`-th row, SQL: its time part the start of the statement plus `n` ms, so
+ * ids rise with `n` the way the server's do (src/db/ids.ts). Random v4 ids for the backlog
+ * scattered every index insertion of the drain over the whole index (and a full-page WAL image
+ * per page after the window's CHECKPOINT), which production's time-ordered ids never do.
+ */
+const uuidv7 = (n: string): string =>
+  `encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+     placing substring(int8send((extract(epoch FROM now()) * 1000)::bigint + ${n}) FROM 3)
+     FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid`;
+
+/**
  * A backlog of `leads` × 3 pending deliveries, written in one statement the way the allocation
  * statement writes them (lead allocated to service 1's P1 + P2, P3, quotas decremented, one
  * delivery per allocation), but due at 'infinity' so no dispatcher touches them until
@@ -11,7 +22,7 @@ export async function insertBacklog(monitor: pg.Client, leads: number): Promise<
     `WITH raw AS (
        INSERT INTO leads_raw (endpoint, sender, request_id, body, status, lead_id)
        SELECT 'request-service', 'bench-backlog', 'backlog-' || g, '\\x7b7d', 'accepted',
-              gen_random_uuid()
+              ${uuidv7('g')}
          FROM generate_series(1, $1) AS g
        RETURNING id, lead_id),
      lead AS (
@@ -29,7 +40,8 @@ export async function insertBacklog(monitor: pg.Client, leads: number): Promise<
        RETURNING id, lead_id, provider_id),
      queued AS (
        INSERT INTO deliveries (id, lead_id, provider_id, allocation_id, next_attempt_at)
-       SELECT gen_random_uuid(), lead_id, provider_id, id, 'infinity' FROM allocated
+       SELECT ${uuidv7('row_number() OVER (ORDER BY id)')}, lead_id, provider_id, id, 'infinity'
+         FROM allocated
        RETURNING 1),
      quota AS (
        UPDATE providers SET remaining_quota = remaining_quota - $1, updated_at = now()

@@ -34,7 +34,10 @@ const SETTLE_TIMEOUT_MS = 300_000;
 export interface DispatchReport {
   /** Dispatcher sends in flight (DELIVERY_CONCURRENCY), also the ceiling client's connections. */
   concurrency: number;
+  /** The receiver under the bench's load generator (wrk, or autocannon without it). */
   ceiling: LoadResult;
+  /** The receiver under the dispatcher's own client in a Node process (sender-ceiling.ts). */
+  senderCeiling: LoadResult;
   allocationWindowSec: number;
   /** Deliveries arriving at the receiver during the allocation window, per second. */
   deliveredPerSecDuring: number;
@@ -52,8 +55,10 @@ export interface DispatchReport {
     deliveries: number;
     seconds: number;
     perSec: number;
-    /** perSec over the receiver's ceiling. */
+    /** perSec over the receiver's ceiling under the load generator. */
     ofCeiling: number;
+    /** perSec over the receiver's ceiling under the dispatcher's client: the target's ratio. */
+    ofSenderCeiling: number;
     duplicates: number;
     observation: Observation;
   };
@@ -102,6 +107,30 @@ async function startReceiver(): Promise<ReceiverProcess> {
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
+
+/** The receiver's ceiling under the dispatcher's own client, in a process of its own. */
+function measureSenderCeiling(
+  context: BenchContext,
+  receiver: ReceiverProcess,
+  connections: number,
+): Promise<LoadResult> {
+  const { options } = context;
+  const child = fork(
+    path.join(here, 'sender-ceiling.ts'),
+    [receiver.url, String(connections), String(options.warmupSec), String(options.durationSec)],
+    { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  context.loadGeneratorPids.add(child.pid!);
+  return new Promise<LoadResult>((resolve, reject) => {
+    child.on('message', (message: { type: string; result: LoadResult }) => {
+      if (message.type === 'ceiling') resolve(message.result);
+    });
+    child.once('exit', (code) => {
+      context.loadGeneratorPids.delete(child.pid!);
+      reject(new Error(`sender-ceiling exited with ${code}`));
+    });
+  }).finally(() => receiver.reset());
+}
 
 /** Waits until `done()`; throws after SETTLE_TIMEOUT_MS. */
 async function until(what: string, done: () => Promise<boolean>): Promise<void> {
@@ -178,6 +207,8 @@ export async function delivery(context: BenchContext): Promise<ScenarioResult> {
   try {
     context.progress(`  receiver ceiling: ${concurrency} connections`);
     const ceiling = await measureCeiling(context, receiver, concurrency);
+    context.progress(`  receiver ceiling: the dispatcher's client, ${concurrency} sends in flight`);
+    const senderCeiling = await measureSenderCeiling(context, receiver, concurrency);
     const base = await allocationBaseline(context);
 
     await pointProviders(context.serverUrl, receiver.url);
@@ -234,6 +265,7 @@ export async function delivery(context: BenchContext): Promise<ScenarioResult> {
     const dispatch: DispatchReport = {
       concurrency,
       ceiling,
+      senderCeiling,
       allocationWindowSec: windowSec,
       deliveredPerSecDuring,
       pace: deliveredPerSecDuring / (PROVIDERS_PER_LEAD * measured.run.requestsPerSec),
@@ -248,6 +280,7 @@ export async function delivery(context: BenchContext): Promise<ScenarioResult> {
         seconds: drainSec,
         perSec: drainPerSec,
         ofCeiling: drainPerSec / ceiling.requestsPerSec,
+        ofSenderCeiling: drainPerSec / senderCeiling.requestsPerSec,
         duplicates: drained.duplicates,
         observation,
       },

@@ -85,17 +85,18 @@ export function describeScenario(result: ScenarioResult): string[] {
 }
 
 function describeDispatch(dispatch: DispatchReport): string[] {
-  const { ceiling, drain } = dispatch;
+  const { ceiling, senderCeiling, drain } = dispatch;
   return [
     `  receiver ceiling (${dispatch.concurrency} connections, the dispatcher's sends in flight)`,
-    `    ${integer(ceiling.requestsPerSec)} req/s · p50 ${ms(ceiling.latencyP50Ms)} ms · p99 ${ms(ceiling.latencyP99Ms)} ms · errors ${ceiling.errors}`,
+    `    load generator         ${integer(ceiling.requestsPerSec)} req/s · p50 ${ms(ceiling.latencyP50Ms)} ms · p99 ${ms(ceiling.latencyP99Ms)} ms · errors ${ceiling.errors}`,
+    `    the dispatcher's client ${integer(senderCeiling.requestsPerSec)} req/s · p50 ${ms(senderCeiling.latencyP50Ms)} ms · p99 ${ms(senderCeiling.latencyP99Ms)} ms · errors ${senderCeiling.errors}`,
     `  deliveries during the allocation load`,
     `    ${integer(dispatch.deliveredPerSecDuring)} delivered/s in the window = ${dispatch.pace.toFixed(2)} × (3 × allocations/s) · ` +
       `${integer(dispatch.deliveredPerSecOverall)}/s until the last arrived, ${integer(dispatch.tailMs)} ms after the load · ` +
       `duplicates ${dispatch.duplicates}`,
     `    lag allocation → receiver: p50 ${ms(dispatch.lagP50Ms)} ms · p99 ${ms(dispatch.lagP99Ms)} ms · max ${ms(dispatch.lagMaxMs)} ms`,
     `  drain of ${integer(drain.deliveries)} pending deliveries`,
-    `    ${integer(drain.perSec)} deliveries/s (${drain.seconds.toFixed(1)} s) = ${drain.ofCeiling.toFixed(2)} × the receiver's ceiling · duplicates ${drain.duplicates}`,
+    `    ${integer(drain.perSec)} deliveries/s (${drain.seconds.toFixed(1)} s) = ${drain.ofSenderCeiling.toFixed(2)} × the receiver's ceiling under the dispatcher's client (${drain.ofCeiling.toFixed(2)} × under the load generator) · duplicates ${drain.duplicates}`,
     ...describeObservation(drain.observation, drain.deliveries),
   ];
 }
@@ -143,9 +144,17 @@ export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
           actual: `${ms(dispatch.lagP99Ms)} ms`,
           met: dispatch.lagP99Ms < 1000,
         },
+        // Both ceilings are judged: the fair one (the dispatcher's own client in a Node process)
+        // and the one the target was first read against (wrk, a C client).
         {
           scenario: result.name,
-          target: "drain ≥ 0.5 × receiver's ceiling",
+          target: "drain ≥ 0.5 × ceiling, dispatcher's client",
+          actual: `${dispatch.drain.ofSenderCeiling.toFixed(2)}×`,
+          met: dispatch.drain.ofSenderCeiling >= 0.5,
+        },
+        {
+          scenario: result.name,
+          target: 'drain ≥ 0.5 × ceiling, load generator',
           actual: `${dispatch.drain.ofCeiling.toFixed(2)}×`,
           met: dispatch.drain.ofCeiling >= 0.5,
         },

@@ -23,6 +23,7 @@ import { DeliveryRetries, DeliveryTestService } from './delivery/delivery.servic
 import { DemoBuyer } from './delivery/demo-buyer.js';
 import { demoBuyerRoutes } from './delivery/demo-buyer.routes.js';
 import { Dispatcher } from './delivery/dispatcher.js';
+import { startDeliveryTestRetention } from './delivery/housekeeping.js';
 import { EventHub } from './events/event-hub.js';
 import { EventsCommitted } from './events/events-committed.js';
 import { eventsRoutes } from './events/events.routes.js';
@@ -253,6 +254,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.addHook('onClose', () => dispatcher.stop());
   const stopRetention = startEventRetention(pool, config.EVENT_RETENTION_HOURS, logger);
   app.addHook('onClose', async () => stopRetention());
+  const stopTestRetention = startDeliveryTestRetention(
+    pool,
+    config.TEST_SEND_RETENTION_DAYS,
+    logger,
+  );
+  app.addHook('onClose', async () => stopTestRetention());
   drainKeepAliveOnClose(app);
 
   const api = app.withTypeProvider<ZodTypeProvider>();

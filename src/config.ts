@@ -107,6 +107,8 @@ export const configSchema = z.object({
   DELIVERY_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(16),
   // On shutdown, how long in-flight sends may finish; the rest are re-sent after their lease.
   DELIVERY_DRAIN_MS: z.coerce.number().int().min(0).default(10_000),
+  // "Send a test lead" answers are deleted once older than this (hourly sweep).
+  TEST_SEND_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { pickedProvider } from './allocation.js';
 import { timestamp } from './common.js';
 import { EVENT_TYPES, type EventType } from './event-types.js';
+import { deliveryState } from './delivery.js';
 import { provider, service } from './topology.js';
 import { resetProvider } from './webhooks.js';
 
@@ -39,7 +40,9 @@ const eventPayloads = {
     reason: z.string(),
   }),
   'quota.reset': z.object({ eventId: z.string(), providers: z.array(resetProvider) }),
-  'provider.updated': z.object({ provider, change }),
+  // The endpoint's health with it: a provider created has none, one whose endpoint was set or
+  // removed changes state, and a live dashboard must not show the state from before.
+  'provider.updated': z.object({ provider, change, deliveryState }),
   'service.updated': z.object({ service, change }),
   'delivery.succeeded': deliveryOutcome,
   'delivery.rejected': deliveryOutcome,

@@ -30,8 +30,8 @@ export interface PoolOptions {
   transactionPooling?: boolean;
 }
 
-/** Pools whose connections are a transaction pooler's; see statementName. */
-const transactionPooled = new WeakSet<Pool>();
+/** Pools whose connections are a transaction pooler's, and their clients; see statementName. */
+const transactionPooled = new WeakSet<object>();
 
 export function createPool(options: PoolOptions): Pool {
   const pool = new pg.Pool({
@@ -45,7 +45,10 @@ export function createPool(options: PoolOptions): Pool {
     // behind it the pooler's connect_query sets it on each server connection (deploy/).
     ...(options.transactionPooling ? {} : { statement_timeout: 60_000 }),
   });
-  if (options.transactionPooling) transactionPooled.add(pool);
+  if (options.transactionPooling) {
+    transactionPooled.add(pool);
+    pool.on('connect', (client) => transactionPooled.add(client));
+  }
   // An idle client losing its connection (database restart, pg_terminate_backend) must not
   // crash the process; the pool drops it and the next checkout connects afresh.
   pool.on('error', (error: Error & { code?: string }) =>
@@ -67,10 +70,11 @@ export function createPool(options: PoolOptions): Pool {
 /**
  * The name to prepare a hot statement under, or none behind a transaction pooler: a named
  * statement lives in one server session, and PgBouncer 1.18 sends the next Bind to whichever
- * session is free ("prepared statement … does not exist").
+ * session is free ("prepared statement … does not exist"). Takes the pool or one of its
+ * clients (a transaction), so statements run inside transactions can be named too.
  */
-export function statementName(pool: Pool, name: string): string | undefined {
-  return transactionPooled.has(pool) ? undefined : name;
+export function statementName(db: Pool | Tx, name: string): string | undefined {
+  return transactionPooled.has(db) ? undefined : name;
 }
 
 /** Callbacks of the transactions in progress; an entry lives from BEGIN to the client's release. */

@@ -7,7 +7,7 @@ import type {
   DeliveryTestAnswer,
   ProviderDeliveryStats,
 } from '../contracts/index.js';
-import type { Pool, Tx } from '../db/pool.js';
+import { statementName, type Pool, type Tx } from '../db/pool.js';
 
 export type AttemptOutcome = DeliveryAttempt['outcome'];
 
@@ -31,8 +31,10 @@ export interface AttemptRecord {
  * ids of the deliveries that changed.
  */
 export async function recordAttempts(tx: Tx, records: AttemptRecord[]): Promise<Set<string>> {
-  const { rows } = await tx.query<{ id: string }>(
-    `WITH input AS (
+  const { rows } = await tx.query<{ id: string }>({
+    // Named, so each connection plans it once (see claimDueDeliveries).
+    name: statementName(tx, 'record-attempts'),
+    text: `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::int[], $5::text[],
                             $6::int[], $7::text[], $8::text[], $9::float8[])
          AS i (delivery_id, attempt, started_at, duration_ms, outcome, status_code, error,
@@ -60,7 +62,7 @@ export async function recordAttempts(tx: Tx, records: AttemptRecord[]): Promise<
        FROM input i
       WHERE d.id = i.delivery_id AND d.status = 'pending' AND d.attempts = i.attempt
      RETURNING d.id`,
-    [
+    values: [
       records.map((record) => record.deliveryId),
       records.map((record) => record.attempt),
       records.map((record) => record.startedAt),
@@ -71,7 +73,7 @@ export async function recordAttempts(tx: Tx, records: AttemptRecord[]): Promise<
       records.map((record) => record.responseExcerpt),
       records.map((record) => record.retryInMs ?? 0),
     ],
-  );
+  });
   return new Set(rows.map((row) => row.id));
 }
 
@@ -333,6 +335,15 @@ export async function insertDeliveryTest(db: Pool | Tx, test: DeliveryTestAnswer
       test.responseExcerpt,
     ],
   );
+}
+
+/** Deletes test sends older than `days` (delivery_tests_started_idx); returns how many. */
+export async function deleteDeliveryTestsOlderThan(pool: Pool, days: number): Promise<number> {
+  const { rowCount } = await pool.query(
+    `DELETE FROM delivery_tests WHERE started_at < now() - make_interval(days => $1)`,
+    [days],
+  );
+  return rowCount ?? 0;
 }
 
 /**

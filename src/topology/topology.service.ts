@@ -100,20 +100,16 @@ export class TopologyService {
         active: input.active ?? true,
       });
       const { timezone, caps, schedule, filters } = input;
-      if (timezone ?? caps ?? schedule ?? filters) {
-        const withRules = await updateProvider(tx, provider.id, {
-          timezone,
-          caps,
-          schedule,
-          filters,
-        });
-        await appendEvents(tx, this.committed, [
-          { type: 'provider.updated', payload: { provider: withRules, change: 'created' } },
-        ]);
-        return withRules;
-      }
+      // Rules given at creation are part of it: one event and one audit row either way.
+      const created =
+        (timezone ?? caps ?? schedule ?? filters)
+          ? await updateProvider(tx, provider.id, { timezone, caps, schedule, filters })
+          : provider;
       await appendEvents(tx, this.committed, [
-        { type: 'provider.updated', payload: { provider, change: 'created' } },
+        {
+          type: 'provider.updated',
+          payload: { provider: created, change: 'created', deliveryState: 'none' },
+        },
       ]);
       await insertAudit(tx, {
         actor,
@@ -123,7 +119,7 @@ export class TopologyService {
         before: null,
         after: (await selectProvidersWithDelivery(tx, provider.id, this.clock()))[0],
       });
-      return provider;
+      return created;
     });
   }
 
@@ -150,11 +146,14 @@ export class TopologyService {
         const stored = await selectStoredDelivery(tx, id);
         await upsertProviderDelivery(tx, id, resolveSecrets(delivery, stored));
       }
-      await appendEvents(tx, this.committed, [
-        { type: 'provider.updated', payload: { provider, change: 'updated' } },
-      ]);
       // Both sides as reads show them: header values and the signing secret masked.
       const after = (await selectProvidersWithDelivery(tx, id, this.clock()))[0]!;
+      await appendEvents(tx, this.committed, [
+        {
+          type: 'provider.updated',
+          payload: { provider, change: 'updated', deliveryState: after.deliveryState },
+        },
+      ]);
       await insertAudit(tx, {
         actor,
         action: 'provider.updated',
@@ -179,7 +178,10 @@ export class TopologyService {
       const provider = await archiveProvider(tx, id);
       const after = (await selectProvidersWithDelivery(tx, id, this.clock()))[0]!;
       await appendEvents(tx, this.committed, [
-        { type: 'provider.updated', payload: { provider, change: 'archived' } },
+        {
+          type: 'provider.updated',
+          payload: { provider, change: 'archived', deliveryState: after.deliveryState },
+        },
       ]);
       await insertAudit(tx, {
         actor,

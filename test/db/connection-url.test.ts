@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { describeDatabaseUrl, parseDatabaseUrl } from '../../src/db/connection-url.js';
-import { createPool, statementName, type Pool } from '../../src/db/pool.js';
+import { createPool, statementName, transaction, type Pool } from '../../src/db/pool.js';
 import { freePort } from '../../src/net.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -85,6 +85,15 @@ describe('a pool on a host list', () => {
   it('names no prepared statement behind a transaction pooler', async () => {
     const pooled = createPool({ connectionString: db.url, max: 1, transactionPooling: true });
     expect(statementName(pooled, 'insert-lead-batch')).toBeUndefined();
+    // Nor inside a transaction (the delivery loop names the statements it runs in one).
+    await transaction(pooled, async (tx) => {
+      expect(statementName(tx, 'record-attempts')).toBeUndefined();
+    });
     await pooled.end();
+    const direct = createPool({ connectionString: db.url, max: 1 });
+    await transaction(direct, async (tx) => {
+      expect(statementName(tx, 'record-attempts')).toBe('record-attempts');
+    });
+    await direct.end();
   });
 });

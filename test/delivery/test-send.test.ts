@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
+import { deleteDeliveryTestsOlderThan } from '../../src/delivery/delivery.sql.js';
 import { post } from '../helpers/app.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { call, receiver, setup } from './harness.js';
@@ -237,5 +238,26 @@ describe('success rate of the last hour (GET /api/deliveries/stats)', () => {
     expect((await call(app, 'GET', '/api/deliveries/stats')).body.providers).toEqual([
       { providerId: 1, attempts: 1, delivered: 1, rejected: 0, failed: 0, rate: 1 },
     ]);
+  });
+
+  it('keeps test answers for TEST_SEND_RETENTION_DAYS: older ones are deleted by the sweep', async () => {
+    const { app, db } = await setup();
+    const buyer = await receiver(() => ({ status: 200, body: 'ok' }));
+    await call(app, 'PATCH', '/api/providers/1', { delivery: { url: buyer.url } });
+    for (let i = 0; i < 3; i++) {
+      expect((await call(app, 'POST', '/api/providers/1/delivery/test', {})).status).toBe(200);
+    }
+    // Two of them as if sent 8 and 6 days ago.
+    await db.pool.query(
+      `UPDATE delivery_tests SET started_at = now() - make_interval(days => d.age)
+         FROM (SELECT id, (ARRAY[8, 6])[row_number() OVER (ORDER BY id)] AS age
+                 FROM delivery_tests ORDER BY id LIMIT 2) d
+        WHERE delivery_tests.id = d.id`,
+    );
+    expect(await deleteDeliveryTestsOlderThan(db.pool, 7)).toBe(1);
+    expect(await count(db, 'delivery_tests')).toBe(2);
+    expect(await deleteDeliveryTestsOlderThan(db.pool, 7)).toBe(0);
+    expect(await deleteDeliveryTestsOlderThan(db.pool, 5)).toBe(1);
+    expect(await count(db, 'delivery_tests')).toBe(1);
   });
 });

@@ -164,7 +164,7 @@ describe('GET /api/events', () => {
     });
     expect(client.events[1]).toMatchObject({
       event: 'provider.updated',
-      data: { provider: { id: 2, quota: 20, remainingQuota: 10 } },
+      data: { provider: { id: 2, quota: 20, remainingQuota: 10 }, deliveryState: 'none' },
     });
   });
 });

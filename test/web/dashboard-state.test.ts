@@ -328,18 +328,30 @@ describe('delivery events', () => {
     applyLiveEvent(client, {
       id: 3,
       type: 'provider.updated',
-      data: { provider: { ...PROVIDERS[0]!, name: 'Renamed' }, change: 'updated', at: AT },
+      data: {
+        provider: { ...PROVIDERS[0]!, name: 'Renamed' },
+        change: 'updated',
+        deliveryState: 'paused',
+        at: AT,
+      },
     });
     expect(client.getQueryData(providersQuery.queryKey)![0]).toMatchObject({
       name: 'Renamed',
       deliveryState: 'paused',
     });
+    // Another tab set provider 2's endpoint: the event says so, the list shows it at once.
     applyLiveEvent(client, {
       id: 4,
+      type: 'provider.updated',
+      data: { provider: PROVIDERS[1]!, change: 'updated', deliveryState: 'ok', at: AT },
+    });
+    expect(states()).toEqual(['paused', 'ok', 'none', 'none']);
+    applyLiveEvent(client, {
+      id: 5,
       type: 'provider.delivery_resumed',
       data: { providerId: 1, at: AT },
     });
-    expect(states()).toEqual(['ok', 'none', 'none', 'none']);
+    expect(states()).toEqual(['ok', 'ok', 'none', 'none']);
 
     const lead = leadId(5);
     const delivery = {
@@ -358,7 +370,7 @@ describe('delivery events', () => {
       deliveries: [delivery],
     } as unknown as LeadDetail);
     applyLiveEvent(client, {
-      id: 5,
+      id: 6,
       type: 'delivery.succeeded',
       data: {
         deliveryId: delivery.id,

@@ -7,6 +7,7 @@ import {
   type UseQueryResult,
 } from '@tanstack/react-query';
 import type {
+  DeliveryState,
   LiveEvent,
   NewProvider,
   Provider,
@@ -48,10 +49,15 @@ function withRemaining(
 }
 
 /**
- * `provider.updated` carries the provider without its endpoint: a new one has none yet, a
- * changed one keeps what the list knew (the endpoint's own changes are re-read, see liveCache).
+ * `provider.updated` carries the provider and its delivery state without its endpoint: a new
+ * one has none yet, a changed one keeps what the list knew (the endpoint's own changes are
+ * re-read, see liveCache).
  */
-function withProvider(providers: ProviderView[], provider: Provider): ProviderView[] {
+function withProvider(
+  providers: ProviderView[],
+  provider: Provider,
+  deliveryState: DeliveryState,
+): ProviderView[] {
   // Only the fields the event is about: whatever else an object carries must not win.
   const { id, name, quota, remainingQuota, active, archivedAt, timezone, caps, schedule, filters } =
     provider;
@@ -68,6 +74,7 @@ function withProvider(providers: ProviderView[], provider: Provider): ProviderVi
     caps,
     schedule,
     filters,
+    deliveryState,
   };
   const known = providers.find((existing) => existing.id === id);
   if (known) {
@@ -75,7 +82,6 @@ function withProvider(providers: ProviderView[], provider: Provider): ProviderVi
   }
   const added: ProviderView = {
     ...fields,
-    deliveryState: 'none',
     delivery: null,
     capUsage: { hour: 0, day: 0, week: 0, month: 0 },
     capped: false,
@@ -103,7 +109,7 @@ export function providersAfterEvent(providers: ProviderView[], event: LiveEvent)
     case 'quota.reset':
       return withRemaining(providers, event.data.providers);
     case 'provider.updated':
-      return withProvider(providers, event.data.provider);
+      return withProvider(providers, event.data.provider, event.data.deliveryState);
     case 'provider.delivery_paused':
       return withDeliveryState(providers, event.data.providerId, 'paused');
     case 'provider.delivery_resumed':
