@@ -48,6 +48,8 @@ export async function lockAllocationState(
     `SELECT st.pool_pointer, s.providers_per_lead, s.dedupe, s.backlog_hours
        FROM allocation_state st JOIN services s ON s.id = st.service_id
       WHERE st.service_id = $1 AND s.archived_at IS NULL
+        -- Re-checked on the row's newest version when its lock was waited for (migration 0015).
+        AND NOT st.retired
         FOR UPDATE OF st`,
     [serviceId],
   );

@@ -12,6 +12,9 @@ export function resolveSecrets(
   stored: DeliveryConfig | null,
 ): DeliveryConfig {
   const problems: { path: string; message: string }[] = [];
+  // A stored header value goes only where it went before: kept for a new address, it could be
+  // sent to anyone who may edit the endpoint (a test send to their own server reads it back).
+  const sameOrigin = stored !== null && originOf(stored.url) === originOf(request.url);
   const storedHeaders = new Map(
     Object.entries(stored?.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
   );
@@ -19,7 +22,12 @@ export function resolveSecrets(
     Object.entries(request.headers).map(([name, value]) => {
       if (value !== MASKED) return [name, value];
       const kept = storedHeaders.get(name.toLowerCase());
-      if (kept === undefined) {
+      if (kept !== undefined && !sameOrigin) {
+        problems.push({
+          path: `delivery.headers.${name}`,
+          message: "the endpoint's address changed: enter this header's value again",
+        });
+      } else if (kept === undefined) {
         problems.push({
           path: `delivery.headers.${name}`,
           message: 'no value is stored for this header: enter one',
@@ -42,4 +50,12 @@ export function resolveSecrets(
   }
   if (problems.length > 0) throw new ValidationFailed(problems);
   return { ...request, headers, signingSecret };
+}
+
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
 }

@@ -1,7 +1,7 @@
 import type { LookupFunction } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
-import type { DeliveryConfig } from '../contracts/index.js';
+import { MASKED, type DeliveryConfig } from '../contracts/index.js';
 import { checkLiteralHost, ForbiddenAddress, guardedLookup } from './address-guard.js';
 import type { SendResult } from './outcome.js';
 import { encodeBody } from './payload.js';
@@ -73,7 +73,7 @@ export class DeliverySender {
       return {
         kind: 'response',
         statusCode: response.statusCode,
-        body: await readBounded(response.body),
+        body: redactSecrets(await readBounded(response.body), secretsSent(endpoint, headers)),
         retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
       };
     } catch (error) {
@@ -85,6 +85,30 @@ export class DeliverySender {
   async destroy(): Promise<void> {
     await this.agent.destroy();
   }
+}
+
+/**
+ * What a send carried that reads never show: the static header values (the buyer's auth) and
+ * the signature. A buyer that echoes its request (httpbin and the like) would otherwise put
+ * them into the attempt log and the audit log, which any operator reads and which are kept.
+ * Each value, and each of its space-separated parts long enough to be a credential (the token
+ * of "Bearer <token>").
+ */
+function secretsSent(endpoint: DeliveryConfig, headers: Record<string, string>): string[] {
+  const values = [...Object.values(endpoint.headers), headers['webhook-signature'] ?? ''];
+  const secrets = new Set<string>();
+  for (const value of values) {
+    if (value.length >= 4) secrets.add(value);
+    for (const part of value.split(/[\s,]+/)) if (part.length >= 8) secrets.add(part);
+  }
+  // Longest first: a whole value is masked before its parts would split the mask.
+  return [...secrets].sort((a, b) => b.length - a.length);
+}
+
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let redacted = text;
+  for (const secret of secrets) redacted = redacted.split(secret).join(MASKED);
+  return redacted;
 }
 
 /** The first MAX_RESPONSE_BYTES of a body, as text; the rest is not read. */

@@ -248,6 +248,8 @@ export async function archiveProvider(tx: Tx, id: number): Promise<ProviderView>
 
 export async function archiveService(tx: Tx, id: number): Promise<void> {
   await tx.query('UPDATE services SET archived_at = now() WHERE id = $1', [id]);
+  // The flag an allocation waiting on this row's lock sees (see lockAllocationState).
+  await tx.query('UPDATE allocation_state SET retired = true WHERE service_id = $1', [id]);
 }
 
 export async function insertService(

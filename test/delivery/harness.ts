@@ -1,7 +1,7 @@
 import { afterEach } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { FAST_DELIVERY, startReceiver, type Answer, type Receiver } from './receiver.js';
+import { FAST_DELIVERY, startReceiver, type Receiver } from './receiver.js';
 
 /**
  * Per-test databases, apps and buyers for the delivery tests, each undone after its test (in
@@ -29,7 +29,7 @@ export async function setup(
 }
 
 /** A buyer on 127.0.0.1 answering `answer(n)` to its n-th request. */
-export async function receiver(answer?: (index: number) => Answer): Promise<Receiver> {
+export async function receiver(answer?: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
   const started = await startReceiver(answer);
   cleanups.push(() => started.close());
   return started;

@@ -213,6 +213,64 @@ describe('masked values on save (PATCH /api/providers/:id delivery)', () => {
   });
 });
 
+describe('stored secrets stay with their endpoint', () => {
+  it('a masked header value is not kept for another address: the value must be entered again', async () => {
+    const { app } = await setup();
+    const buyer = await receiver();
+    const other = await receiver();
+    await call(app, 'PATCH', '/api/providers/1', {
+      delivery: { url: buyer.url, headers: { Authorization: 'Bearer kept-for-its-buyer' } },
+    });
+    for (const [method, path] of [
+      ['POST', '/api/providers/1/delivery/test'],
+      ['PATCH', '/api/providers/1'],
+    ] as const) {
+      const moved = await call(app, method, path, {
+        delivery: { url: other.url, headers: { Authorization: '********' } },
+      });
+      expect(moved.status, path).toBe(400);
+      expect(moved.body.details).toEqual([
+        {
+          path: 'delivery.headers.Authorization',
+          message: "the endpoint's address changed: enter this header's value again",
+        },
+      ]);
+    }
+    expect(other.received).toHaveLength(0);
+    // Same origin, another path: still the buyer's, kept.
+    const samePlace = await call(app, 'PATCH', '/api/providers/1', {
+      delivery: { url: `${buyer.url}/v2`, headers: { Authorization: '********' } },
+    });
+    expect(samePlace.status).toBe(200);
+  });
+
+  it('a buyer echoing its request shows no header value or signature in the answer or the logs', async () => {
+    const { app, db } = await setup();
+    const echo = await receiver((_, request) => ({
+      status: 200,
+      body: JSON.stringify({ headers: request.headers }),
+    }));
+    await call(app, 'PATCH', '/api/providers/1', {
+      delivery: {
+        url: echo.url,
+        headers: { Authorization: 'Bearer echoed-credential-123', 'X-Api-Key': 'k-987654321' },
+        signingSecret: SECRET,
+      },
+    });
+    const answer = await call(app, 'POST', '/api/providers/1/delivery/test', {});
+    expect(answer.status).toBe(200);
+    const sent = echo.received[0]!.headers;
+    const stored = JSON.stringify((await db.pool.query('SELECT * FROM delivery_tests')).rows);
+    const audit = JSON.stringify((await db.pool.query('SELECT * FROM audit_log')).rows);
+    for (const text of [answer.body.responseExcerpt as string, stored, audit]) {
+      expect(text).not.toContain('echoed-credential-123');
+      expect(text).not.toContain('k-987654321');
+      expect(text).not.toContain(String(sent['webhook-signature']));
+    }
+    expect(answer.body.responseExcerpt).toContain('********');
+  });
+});
+
 describe('success rate of the last hour (GET /api/deliveries/stats)', () => {
   it('counts attempts per provider by outcome; older attempts drop out; tests do not count', async () => {
     const { app, db } = await setup();

@@ -15,6 +15,19 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** Waits until `count` backends of this database wait for a row lock. */
+async function waitForLockWaiters(count: number): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const { rows } = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    );
+    if (rows[0]!.n >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`fewer than ${count} backends waited for a lock`);
+}
+
 async function call(
   method: string,
   path: string,
@@ -59,6 +72,42 @@ describe('archiving a service (DELETE /api/services/:id)', () => {
     // History stays: the first lead's allocation is still there.
     const detail = await call('GET', `/api/leads/${lead.body.lead_id}`);
     expect(detail.body.allocations).toHaveLength(1);
+  });
+
+  it('refuses an allocation that waited for the archive to commit (no 201 after its 200)', async () => {
+    const created = await call('POST', '/api/services', {
+      slug: 'racing',
+      name: 'Racing',
+      providersPerLead: 1,
+      pool: [6],
+    });
+    const id: number = created.body.service.id;
+    // Hold the services row, so the archive takes the allocation lock and then waits here.
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM services WHERE id = $1 FOR UPDATE', [id]);
+      const archive = call('DELETE', `/api/services/${id}`);
+      await waitForLockWaiters(1);
+      // This allocation queues behind the archive's lock on the service's allocation state.
+      const lead = call('POST', '/api/request-service', {
+        serviceId: id,
+        email: 'late@example.com',
+      });
+      await waitForLockWaiters(2);
+      await holder.query('COMMIT');
+      expect((await archive).status).toBe(200);
+      const answer = await lead;
+      expect(answer.status).toBe(404);
+      expect(answer.body.error).toBe('service_not_found');
+    } finally {
+      holder.release();
+    }
+    const { rows } = await db.pool.query(
+      'SELECT count(*)::int AS n FROM allocations WHERE service_id = $1',
+      [id],
+    );
+    expect(rows[0].n).toBe(0);
   });
 
   it('hides it from the list unless asked, and refuses to change or archive it again', async () => {

@@ -50,9 +50,9 @@ describe('settings warnings', () => {
     expect(serviceWarning(service({ static: [1], pool: [2, 3] }), providers)).toMatch(
       /^Cannot fill a lead now: only 2 of its 3 providers/,
     );
-    // An archived member is missing from the live list: it counts as unable.
+    // An archived member is missing from the live list: it can never take a lead again.
     expect(serviceWarning(service({ static: [1], pool: [3, 9] }), providers)).toMatch(
-      /^Cannot fill a lead now/,
+      /^Can never fill a lead: 2 providers for 3 per lead/,
     );
     expect(serviceWarning(service({ providersPerLead: 2, pool: [1, 3] }), providers)).toBeNull();
   });

@@ -13,16 +13,14 @@ export function providerWarning(provider: Provider): string | null {
  * known here: the allocation's decision trace tells those.
  */
 export function serviceWarning(service: Service, providers: Provider[]): string | null {
-  const members = [...service.static, ...service.pool];
+  const byId = new Map(providers.map((provider) => [provider.id, provider]));
+  // `providers` lists the live ones: a member missing from it is archived and takes no lead.
+  const members = [...service.static, ...service.pool].filter((id) => byId.has(id));
   const n = service.providersPerLead;
   if (members.length < n) {
     return `Can never fill a lead: ${members.length} provider${members.length === 1 ? '' : 's'} for ${n} per lead. Add providers or lower "Providers per lead".`;
   }
-  const byId = new Map(providers.map((provider) => [provider.id, provider]));
-  const able = members.filter((id) => {
-    const provider = byId.get(id);
-    return provider !== undefined && providerWarning(provider) === null;
-  });
+  const able = members.filter((id) => providerWarning(byId.get(id)!) === null);
   if (able.length < n) {
     return `Cannot fill a lead now: only ${able.length} of its ${members.length} providers are active with quota left, ${n} needed.`;
   }
