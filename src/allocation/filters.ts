@@ -25,9 +25,12 @@ function textOf(value: unknown): string | null {
   return null;
 }
 
+/** A decimal number as people write it; `Number()` would also read "0x10", "0b1" and "0o7". */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 function numberOf(value: unknown): number | null {
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  if (typeof value !== 'string' || value.trim() === '') return null;
+  if (typeof value !== 'string' || !DECIMAL.test(value.trim())) return null;
   const parsed = Number(value.trim());
   return Number.isFinite(parsed) ? parsed : null;
 }

@@ -17,10 +17,11 @@ import {
   rawRequestDetail,
   stats,
 } from '../contracts/index.js';
+import type { PoolClient } from 'pg';
 import type { Pool } from '../db/pool.js';
 import { selectDeliveriesForLead } from '../delivery/delivery.sql.js';
 import { selectEventsForLead } from '../events/events.sql.js';
-import { NotFound, ValidationFailed } from '../errors.js';
+import { NotFound, RateLimited, ValidationFailed } from '../errors.js';
 import {
   EXPORT_COLUMNS,
   selectLeadDetail,
@@ -56,7 +57,11 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
   return { createdAt, id };
 }
 
+/** Exports at once per instance; more answer 429 with Retry-After (see the export route). */
+export const MAX_CONCURRENT_EXPORTS = 2;
+
 export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { pool }) => {
+  let exporting = 0;
   app.get(
     '/api/leads',
     {
@@ -96,11 +101,22 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
         response: {
           200: z.string().describe('text/csv: a header row, then one row per lead, newest first'),
           400: errorBody,
+          429: errorBody,
         },
       },
     },
     async (request, reply) => {
-      const client = await pool.connect();
+      // Each export holds a pooled connection for as long as its client reads: a few slow
+      // readers must not take the connections that ingestion needs.
+      if (exporting >= MAX_CONCURRENT_EXPORTS) throw new RateLimited(5);
+      exporting++;
+      let client: PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        exporting--;
+        throw error;
+      }
       const rows = streamLeads(client, request.query);
       const csv = stringify({
         header: true,
@@ -109,6 +125,9 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
         // so that a spreadsheet shows the text instead of running it (SPEC §11).
         record_delimiter: 'windows',
         escape_formulas: true,
+        // A lone LF or CR inside a cell must be quoted too (the library quotes only CRLF by
+        // itself): unquoted, a lead's "x\n=1+1" starts a row of its own with a live formula.
+        quoted_match: /[\r\n]/,
         cast: {
           date: (value) => value.toISOString(),
           object: (value) => JSON.stringify(value),
@@ -122,7 +141,10 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
           request.log.warn({ err: error }, 'lead export ended early');
           return error;
         })
-        .then((error) => client.release(error instanceof Error ? error : undefined));
+        .then((error) => {
+          exporting--;
+          client.release(error instanceof Error ? error : undefined);
+        });
       const stamp = new Date().toISOString().slice(0, 19).replaceAll(':', '-');
       return reply
         .type('text/csv; charset=utf-8')

@@ -52,7 +52,8 @@ function modelText(value: unknown): string | undefined {
 
 function modelNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return value;
-  if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)))
+  // Decimal only: the SPEC's "a non-number fails" includes "0x10".
+  if (typeof value === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value.trim()))
     return Number(value);
   return undefined;
 }

@@ -248,3 +248,21 @@ describe('GET /api/raw-requests', () => {
     expect((await get('/api/raw-requests/0x10')).status).toBe(400);
   });
 });
+
+describe('GET /api/leads/export.csv with line breaks in cells', () => {
+  it('quotes a cell with a lone line break, so no lead can start a row of its own', async () => {
+    const sent = await post(`${server.url}/api/lead`, {
+      email: 'breaks@example.com',
+      country: 'ZZ',
+      firstName: 'x\n=1+1',
+      lastName: 'y\r@SUM(A1)',
+    });
+    expect(sent.status).toBe(201);
+    const text = (await get('/api/leads/export.csv?country=ZZ')).text;
+    const rows: string[][] = parse(text);
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toHaveLength(rows[0]!.length);
+    const row = Object.fromEntries(rows[0]!.map((name, index) => [name, rows[1]![index]]));
+    expect(row).toMatchObject({ first_name: 'x\n=1+1', last_name: 'y\r@SUM(A1)' });
+  });
+});
