@@ -291,11 +291,15 @@ export class AllocationService {
     const providers = await lockProviders(tx, [...membership.staticIds, ...membership.poolIds]);
     // One clock reading per transaction: every lead of a batch is decided at the same instant.
     const now = this.clock();
+    // Every provider's periods, capped or not: its counters are kept from the first
+    // allocation, so a cap set later counts the period's allocations before it.
+    const allStarts = new Map<number, Record<CapPeriod, Date>>();
     const starts = new Map<number, Partial<Record<CapPeriod, Date>>>();
     for (const provider of providers) {
+      const all = periodStarts(now, provider.timezone);
+      allStarts.set(provider.id, all);
       const capped = CAP_PERIODS.filter((period) => provider.caps[period] !== undefined);
       if (capped.length === 0) continue;
-      const all = periodStarts(now, provider.timezone);
       starts.set(provider.id, Object.fromEntries(capped.map((period) => [period, all[period]])));
     }
     const usage = await countCapUsage(tx, starts);
@@ -322,6 +326,7 @@ export class AllocationService {
         leadStatuses: [],
         pointer: state.pointer,
         now,
+        periodStarts: allStarts,
         contacts: [],
         attempts: [],
       },

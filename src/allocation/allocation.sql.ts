@@ -66,6 +66,9 @@ export interface BatchOutcome {
   pointer: number;
   /** The clock's time: allocation rows are stamped with it, so caps count in its periods. */
   now: Date;
+  /** Where each cap period of each locked provider began at `now`, in its zone (Luxon): the
+   * keys of the cap counters the allocations count into. */
+  periodStarts: Map<number, Record<CapPeriod, Date>>;
   /** Normalised contacts of the leads allocated, for later duplicate windows. */
   contacts: { contact: string; leadId: string }[];
   attempts: NewAttempt[];
@@ -98,9 +101,19 @@ export async function writeAllocations(
          SELECT input.delivery_id, inserted.lead_id, inserted.provider_id, inserted.id
            FROM inserted JOIN input USING (lead_id, provider_id)
           WHERE EXISTS (SELECT 1 FROM provider_delivery c WHERE c.provider_id = inserted.provider_id)
-         RETURNING 1)
+         RETURNING 1),
+       taken AS (
+         SELECT provider_id, count(*)::int AS taken FROM input GROUP BY provider_id),
+       -- The cap counters, under the provider locks the batch holds: O(1) per provider and
+       -- period, where counting allocations since the month began grew with every one.
+       counted AS (
+         INSERT INTO provider_cap_usage AS u (provider_id, period, period_start, used)
+         SELECT s.provider_id, s.period, s.period_start, t.taken
+           FROM unnest($7::int[], $8::text[], $9::timestamptz[]) AS s(provider_id, period, period_start)
+           JOIN taken t USING (provider_id)
+         ON CONFLICT (provider_id, period, period_start) DO UPDATE SET used = u.used + excluded.used)
        UPDATE providers p SET remaining_quota = p.remaining_quota - d.taken, updated_at = now()
-         FROM (SELECT provider_id, count(*)::int AS taken FROM input GROUP BY provider_id) d
+         FROM taken d
         WHERE p.id = d.provider_id
        RETURNING (SELECT count(*)::int FROM queued) AS queued`,
       [
@@ -113,6 +126,7 @@ export async function writeAllocations(
         // change also takes.
         allocations.map(() => uuidv7()),
         now,
+        ...counterKeys(batch.periodStarts),
       ],
     );
     queued = rows[0]?.queued ?? 0;
@@ -151,38 +165,52 @@ export async function writeAllocations(
   return queued;
 }
 
+/** The counters' keys as three parallel arrays: provider, period, period start. */
+function counterKeys(
+  starts: Map<number, Record<CapPeriod, Date>>,
+): [number[], CapPeriod[], Date[]] {
+  const keys: [number[], CapPeriod[], Date[]] = [[], [], []];
+  for (const [providerId, periods] of starts) {
+    for (const period of CAP_PERIODS) {
+      keys[0].push(providerId);
+      keys[1].push(period);
+      keys[2].push(periods[period]);
+    }
+  }
+  return keys;
+}
+
 /**
- * Each provider's allocations in the current period of each cap, over one index range scan
- * from its earliest period start. `starts` holds only the periods worth counting.
+ * Each provider's allocations in the current period of each cap, read from the cap counters
+ * (one primary-key probe per provider and period). `starts` holds only the periods worth
+ * reading; a period without a counter row has had no allocation.
  */
 export async function countCapUsage(
   db: Pool | Tx,
   starts: Map<number, Partial<Record<CapPeriod, Date>>>,
 ): Promise<Map<number, CapUsage>> {
   const usage = new Map<number, CapUsage>();
-  const ids = [...starts.keys()];
-  if (ids.length === 0) return usage;
-  const far = new Date(8.64e15);
-  const column = (period: CapPeriod): (Date | null)[] =>
-    ids.map((id) => starts.get(id)![period] ?? null);
-  const { rows } = await db.query<{ id: number } & CapUsage>(
-    `SELECT s.id,
-            count(a.*) FILTER (WHERE a.allocated_at >= s.hour)::int  AS hour,
-            count(a.*) FILTER (WHERE a.allocated_at >= s.day)::int   AS day,
-            count(a.*) FILTER (WHERE a.allocated_at >= s.week)::int  AS week,
-            count(a.*) FILTER (WHERE a.allocated_at >= s.month)::int AS month
-       FROM unnest($1::int[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[],
-                   $5::timestamptz[]) AS s(id, hour, day, week, month)
-       LEFT JOIN allocations a
-         ON a.provider_id = s.id
-        AND a.allocated_at >= LEAST(coalesce(s.hour, $6), coalesce(s.day, $6),
-                                    coalesce(s.week, $6), coalesce(s.month, $6))
-      GROUP BY s.id`,
-    [ids, ...CAP_PERIODS.map(column), far],
-  );
-  for (const row of rows) {
-    usage.set(row.id, { hour: row.hour, day: row.day, week: row.week, month: row.month });
+  const ids: number[] = [];
+  const periods: CapPeriod[] = [];
+  const periodStarts: Date[] = [];
+  for (const [id, periodsOf] of starts) {
+    usage.set(id, { hour: 0, day: 0, week: 0, month: 0 });
+    for (const period of CAP_PERIODS) {
+      const start = periodsOf[period];
+      if (start === undefined) continue;
+      ids.push(id);
+      periods.push(period);
+      periodStarts.push(start);
+    }
   }
+  if (ids.length === 0) return usage;
+  const { rows } = await db.query<{ provider_id: number; period: CapPeriod; used: number }>(
+    `SELECT u.provider_id, u.period, u.used
+       FROM unnest($1::int[], $2::text[], $3::timestamptz[]) AS s(provider_id, period, period_start)
+       JOIN provider_cap_usage u USING (provider_id, period, period_start)`,
+    [ids, periods, periodStarts],
+  );
+  for (const row of rows) usage.get(row.provider_id)![row.period] = row.used;
   return usage;
 }
 

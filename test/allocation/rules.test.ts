@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { post, type PostResult, type TestApp } from '../helpers/app.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { useFreshDatabases } from '../helpers/fresh.js';
+import { periodStarts } from '../../src/allocation/calendar.js';
+import type { CapUsage } from '../../src/contracts/rules.js';
 
 const { fresh } = useFreshDatabases();
 // The concurrency tests are about correctness, not load shedding: on a shared 2-core machine
@@ -143,6 +145,74 @@ describe('calendar caps', () => {
     await at('2026-10-25T22:00:00Z', [201, 201]);
     const rejected = await lead();
     expect(rejected.body.skipped).toEqual([{ providerId: 5, reason: 'cap_day' }]);
+  }, 60_000);
+});
+
+describe('cap counters (issue 13)', () => {
+  /** What count(*) over the allocations since each period's start (Luxon) says. */
+  async function counted(db: TestDatabase, at: Date): Promise<Record<number, CapUsage>> {
+    const { rows } = await db.pool.query<{ id: number; timezone: string }>(
+      'SELECT id, timezone FROM providers ORDER BY id',
+    );
+    const expected: Record<number, CapUsage> = {};
+    for (const row of rows) {
+      const starts = periodStarts(at, row.timezone);
+      const usage = await db.pool.query<CapUsage>(
+        `SELECT count(*) FILTER (WHERE allocated_at >= $2)::int AS hour,
+                count(*) FILTER (WHERE allocated_at >= $3)::int AS day,
+                count(*) FILTER (WHERE allocated_at >= $4)::int AS week,
+                count(*) FILTER (WHERE allocated_at >= $5)::int AS month
+           FROM allocations WHERE provider_id = $1`,
+        [row.id, starts.hour, starts.day, starts.week, starts.month],
+      );
+      expected[row.id] = usage.rows[0]!;
+    }
+    return expected;
+  }
+
+  async function shown(app: TestApp): Promise<Record<number, CapUsage>> {
+    const providers = (await (await fetch(`${app.url}/api/providers`)).json()) as {
+      id: number;
+      capUsage: CapUsage;
+    }[];
+    return Object.fromEntries(providers.map((provider) => [provider.id, provider.capUsage]));
+  }
+
+  it('count allocations made before a cap was set, and follow a change of time zone', async () => {
+    // 23:50 UTC on a Sunday, the last day of a month: an hour, a day, a week and a month end
+    // within minutes in UTC, and have ended already in zones east of it.
+    let now = new Date('2026-05-31T23:50:00Z').getTime();
+    const { db, apps } = await fresh(1, () => new Date(now));
+    const app = apps[0]!;
+    await db.pool.query('UPDATE providers SET quota = 1000, remaining_quota = 1000');
+    for (let index = 0; index < 6; index++) {
+      expect((await requestService(app, 1 + (index % 3))).status).toBe(201);
+      now += 3 * 60_000; // crosses 00:00 UTC on the third request
+    }
+    const at = new Date(now);
+    // No cap anywhere yet: the counters were kept all the same.
+    for (const id of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const result = await patch(app, `/api/providers/${id}`, {
+        caps: { hour: 100, day: 100, week: 100, month: 100 },
+      });
+      expect(result.status).toBe(200);
+    }
+    const utc = await counted(db, at);
+    expect(Object.values(utc).some((usage) => usage.month > 0)).toBe(true);
+    expect(await shown(app)).toEqual(utc);
+    // A zone with a 45-minute offset (hours start at :15 UTC) and one fourteen hours east: the
+    // old zone's counter rows mean nothing there, so the change recounts them.
+    for (const timezone of ['Asia/Kathmandu', 'Pacific/Kiritimati', 'America/New_York']) {
+      for (const id of [1, 5, 6]) {
+        expect((await patch(app, `/api/providers/${id}`, { timezone })).status).toBe(200);
+      }
+      expect(await shown(app)).toEqual(await counted(db, at));
+      // And allocations after the change count into the new zone's periods.
+      for (let index = 0; index < 3; index++) {
+        expect((await requestService(app, 1 + index)).status).toBe(201);
+      }
+      expect(await shown(app)).toEqual(await counted(db, at));
+    }
   }, 60_000);
 });
 
