@@ -18,12 +18,16 @@ export async function recordWebhookResult(tx: Tx, eventId: string, result: unkno
   ]);
 }
 
-/** Refills providers (all when `ids` is null); `before`: their quotas as they were. */
+/**
+ * Refills providers (all when `ids` is null); `before`: their quotas as they were. Archived
+ * providers are inactive for good and are never refilled: not by a reset of all, and an
+ * explicit id of an archived provider is skipped (not counted in `providers`).
+ */
 export async function resetProviderQuotas(
   tx: Tx,
   ids: number[] | null,
 ): Promise<{ before: ResetProvider[]; providers: ResetProvider[] }> {
-  const locked = await lockProviders(tx, ids);
+  const locked = (await lockProviders(tx, ids)).filter((provider) => !provider.archived);
   const before = locked.map(({ id, name, quota, remainingQuota }) => ({
     id,
     name,

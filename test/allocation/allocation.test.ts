@@ -184,6 +184,8 @@ describe('POST /api/request-service', () => {
     const retry = await requestService(apps[0]!, 1, { 'idempotency-key': key });
     expect(retry.status).toBe(201);
     expect(retry.body).toEqual({ ...first.body, deduplicated: true });
+    for (const answer of [first, retry])
+      expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await remaining(db)).toEqual(quotas);
   });
 

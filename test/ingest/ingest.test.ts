@@ -51,6 +51,7 @@ describe('POST /api/lead — accepted leads', () => {
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ ok: true, lead_id: expect.any(String), deduplicated: false });
     expect(res.headers.get('x-request-id')).toBe(requestId);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     const lead = await leadRow(res.body.lead_id as string);
     expect(lead).toMatchObject({
       email: 'ann@example.com',
@@ -158,6 +159,7 @@ describe('POST /api/lead — idempotency', () => {
     expect(first.status).toBe(201);
     expect(second.status).toBe(409);
     expect(second.body).toEqual({ ok: true, lead_id: first.body.lead_id, deduplicated: true });
+    expect(second.headers.get('content-type')).toBe('application/json; charset=utf-8');
     const [raw] = await rawRowsFor(requestId);
     expect(raw).toMatchObject({ status: 'duplicate', lead_id: first.body.lead_id });
     expect((await leadRow(first.body.lead_id as string)).email).toBe('a@example.com');

@@ -56,6 +56,22 @@ describe('POST /api/webhook/reset-quota', () => {
     expect(await remainingById()).toEqual({ 1: 0, 2: 10, 3: 0, 4: 0, 5: 10, 6: 0, 7: 0, 8: 0 });
   });
 
+  it('skips archived providers, in a reset of all and when named explicitly', async () => {
+    await drain();
+    await db.pool.query('UPDATE providers SET archived_at = now() WHERE id = 8');
+    try {
+      const all = await post(url, { eventId: 'evt-archived-all' });
+      expect(all.body).toEqual({ ok: true, duplicate: false, reset: 7 });
+      expect((await remainingById())[8]).toBe(0);
+      await drain();
+      const named = await post(url, { eventId: 'evt-archived-named', providerIds: [3, 8] });
+      expect(named.body).toEqual({ ok: true, duplicate: false, reset: 1 });
+      expect(await remainingById()).toMatchObject({ 3: 10, 8: 0 });
+    } finally {
+      await db.pool.query('UPDATE providers SET archived_at = NULL WHERE id = 8');
+    }
+  });
+
   it('400 invalid_payload without an eventId or with a malformed body', async () => {
     for (const body of [{}, { eventId: '' }, { eventId: 'x'.repeat(256) }, { eventId: 7 }]) {
       expect(await post(url, body)).toMatchObject({

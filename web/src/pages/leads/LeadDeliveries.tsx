@@ -5,15 +5,27 @@ import { formatDateTime } from '../../format.js';
 import { AttemptLog } from '../deliveries/AttemptLog.js';
 import { RetryButton } from '../deliveries/RetryButton.js';
 
-/** Each delivery of a lead: to whom, how it stands, and every attempt with the buyer's answer. */
-export function LeadDeliveries({ deliveries }: { deliveries: Delivery[] }) {
+/**
+ * Each delivery of a lead: to whom, how it stands, and every attempt with the buyer's answer.
+ * `allocated`: whether the lead went to any provider; without one, an empty list is not about
+ * endpoints at all.
+ */
+export function LeadDeliveries({
+  deliveries,
+  allocated,
+}: {
+  deliveries: Delivery[];
+  allocated: boolean;
+}) {
   const providers = useProviders();
   const name = (id: number): string =>
     providers.data?.find((provider) => provider.id === id)?.name ?? `Provider #${id}`;
   if (deliveries.length === 0) {
     return (
       <p className="text-sm text-slate-600">
-        No deliveries: none of this lead&apos;s providers has a delivery endpoint.
+        {allocated
+          ? "No deliveries: none of this lead's providers has a delivery endpoint."
+          : 'Not allocated: no deliveries.'}
       </p>
     );
   }

@@ -173,7 +173,7 @@ function LeadSections({
       </Panel>
 
       <Panel title="Deliveries" className="lg:col-span-2">
-        <LeadDeliveries deliveries={deliveries} />
+        <LeadDeliveries deliveries={deliveries} allocated={allocations.length > 0} />
       </Panel>
 
       <Panel title="Raw request" className="lg:col-span-2">
