@@ -152,6 +152,60 @@ describe('report rollup (report_hourly)', () => {
     await expectEqualToCounting(40);
   }, 120_000);
 
+  it('recomputes an hour older than 48 h when a change points at it', async () => {
+    await refreshReportRollup(db.pool);
+    const from = new Date(Date.now() - 4 * DAY).toISOString();
+    const to = new Date(Date.now() - 2 * DAY - 2 * HOUR).toISOString();
+    const exact = async () =>
+      expect(await selectVolume(db.pool, { interval: 'hour', from, to })).toEqual(
+        await countVolume('hour', from, to, {}),
+      );
+    // An operator re-queues a failed delivery of ~3 days ago (requeueDelivery)...
+    const { rows } = await db.pool.query<{ id: string }>(
+      `UPDATE deliveries SET status = 'pending'
+        WHERE id = (SELECT id FROM deliveries WHERE status = 'failed'
+                       AND created_at < now() - interval '3 days' ORDER BY created_at DESC LIMIT 1)
+       RETURNING id`,
+    );
+    await refreshReportRollup(db.pool);
+    await exact();
+    // ...which then goes through.
+    await db.pool.query(`UPDATE deliveries SET status = 'delivered' WHERE id = $1`, [rows[0]!.id]);
+    await refreshReportRollup(db.pool);
+    await exact();
+    // The backlog allocates a lead of ~3 days ago that had a duplicate.
+    const { rows: leads } = await db.pool.query<{ id: string }>(
+      `SELECT id FROM leads WHERE status = 'unallocated' AND created_at < now() - interval '3 days'
+        ORDER BY created_at DESC LIMIT 1`,
+    );
+    await db.pool.query(
+      `UPDATE leads_raw SET lead_id = $1
+        WHERE id = (SELECT id FROM leads_raw WHERE status = 'duplicate'
+                       AND received_at < now() - interval '3 days' ORDER BY id DESC LIMIT 1)`,
+      [leads[0]!.id],
+    );
+    await refreshReportRollup(db.pool);
+    await exact();
+    await db.pool.query(
+      `WITH lead AS (UPDATE leads SET status = 'allocated' WHERE id = $1 RETURNING id, service_id)
+       INSERT INTO allocations (lead_id, service_id, provider_id, role, allocated_at)
+       SELECT id, service_id, 7, 'pool', now() FROM lead`,
+      [leads[0]!.id],
+    );
+    const provider7 = async () =>
+      [
+        await selectVolume(db.pool, { interval: 'hour', from, to, providerId: 7 }),
+        await countVolume('hour', from, to, { providerId: 7 }),
+      ] as const;
+    const [stale, counted] = await provider7();
+    expect(stale).not.toEqual(counted);
+    await refreshReportRollup(db.pool);
+    await exact();
+    const [fresh, recounted] = await provider7();
+    expect(fresh).toEqual(recounted);
+    await expectEqualToCounting(20);
+  }, 120_000);
+
   it('lets one instance refresh at a time: the others skip while the lock is held', async () => {
     const holder = await db.pool.connect();
     try {
