@@ -45,6 +45,7 @@ import { leadsRoutes } from './leads/leads.routes.js';
 import { Metrics } from './metrics/metrics.js';
 import { metricsRoutes, observeHttpDurations } from './metrics/metrics.routes.js';
 import { reportsRoutes } from './reports/reports.routes.js';
+import { startReportRollup } from './reports/rollup.js';
 import { webDistDir } from './paths.js';
 import { topologyRoutes } from './topology/topology.routes.js';
 import { TopologyService } from './topology/topology.service.js';
@@ -260,6 +261,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     logger,
   );
   app.addHook('onClose', async () => stopTestRetention());
+  const stopReportRollup = startReportRollup(pool, logger);
+  app.addHook('onClose', async () => stopReportRollup());
   drainKeepAliveOnClose(app);
 
   const api = app.withTypeProvider<ZodTypeProvider>();
