@@ -208,7 +208,7 @@ describe('settings', () => {
     expect(await form.getByLabel('Slug').inputValue()).toBe('service-4');
     await form.getByLabel('Providers per lead').fill('2');
     await form.getByRole('button', { name: 'Add service' }).click();
-    const created = settings.getByRole('form', { name: /Service 4/ });
+    const created = settings.getByTestId('service-settings-4');
     await created.waitFor();
     expect(await created.getByTestId('service-warning').textContent()).toContain(
       'Can never fill a lead: 0 providers for 2 per lead',
