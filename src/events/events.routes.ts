@@ -78,13 +78,19 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub; maxClients: nu
       // event from the client; it starts from now instead.
       if (resumeFrom > hub.latestDeliveredId && resumeFrom > (await hub.horizon()))
         resumeFrom = NaN;
+      // "From now" is the database's horizon, not only what this hub has read: the
+      // notification of events committed just before this request may still be on its way,
+      // and the hub would then hand them to a listener who arrived after them. Read before
+      // the headers go out, so nothing the client does once connected falls below it.
+      const now = Number.isInteger(resumeFrom)
+        ? hub.latestDeliveredId
+        : Math.max(hub.latestDeliveredId, await hub.horizon());
       const response = reply.raw;
       reply.hijack();
       response.writeHead(200, { ...STREAM_HEADERS, 'x-request-id': request.id });
       response.write('retry: 2000\n\n');
 
-      let sentUpTo =
-        Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : hub.latestDeliveredId;
+      let sentUpTo = Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : now;
       let replaying = Number.isInteger(resumeFrom) && resumeFrom >= 0;
       const heldDuringReplay: StoredEvent[] = [];
       let closed = false;

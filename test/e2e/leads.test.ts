@@ -145,6 +145,17 @@ describe('leads', () => {
     expect(await page.getByLabel('Search').inputValue()).toBe('lovelace');
   });
 
+  it('says which parts of the address it did not apply, instead of looking filtered', async () => {
+    await page.goto('/leads?from=garbage&bogus=1&status=allocated');
+    await waitForRows(2);
+    expect(await page.getByTestId('ignored-filters').textContent()).toBe(
+      'Not applied from the address: "from" must be a date and time, not "garbage"; "bogus" is not a filter.',
+    );
+    await page.goto('/leads?status=allocated');
+    await waitForRows(2);
+    expect(await page.getByTestId('ignored-filters').count()).toBe(0);
+  });
+
   it("shows a lead's normalised fields and its raw JSON, pretty and exactly as received", async () => {
     await rows().first().getByRole('link').click();
     await page.getByTestId('raw-body').waitFor();

@@ -68,7 +68,7 @@ function Entry({ entry }: { entry: AuditEntry }) {
           <caption className="sr-only">What changed: field, before, after</caption>
           <thead className="text-slate-600">
             <tr>
-              <th scope="col" className="w-1/4 py-0.5 pr-2 font-medium">
+              <th scope="col" className="w-2/5 py-0.5 pr-2 font-medium sm:w-1/4">
                 Field
               </th>
               <th scope="col" className="py-0.5 pr-2 font-medium">
@@ -83,7 +83,17 @@ function Entry({ entry }: { entry: AuditEntry }) {
             {changes.map((change) => (
               <tr key={change.path} className="border-t border-slate-100 align-top">
                 <th scope="row" className="py-0.5 pr-2 font-normal break-words text-slate-700">
-                  {change.path}
+                  {/* Break a long path at its dots, not inside a name (390 px). */}
+                  {change.path.split('.').map((part, index) => (
+                    <span key={index}>
+                      {index > 0 && (
+                        <>
+                          .<wbr />
+                        </>
+                      )}
+                      {part}
+                    </span>
+                  ))}
                 </th>
                 <td className="py-0.5 pr-2 break-words text-red-900">
                   <span className="sr-only">was </span>

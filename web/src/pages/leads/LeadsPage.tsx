@@ -2,7 +2,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { leadsExportUrl, useLeads } from '../../api/leads.js';
 import { useProviders } from '../../api/providers.js';
 import { useServices } from '../../api/services.js';
-import type { LeadStatus } from '../../../../src/contracts/index.js';
+import { leadStatus, type LeadStatus } from '../../../../src/contracts/index.js';
 import { StatusBadge } from '../../components/Badges.js';
 import { Button } from '../../components/Button.js';
 import { LoadError } from '../../components/LoadError.js';
@@ -18,7 +18,7 @@ import { formatDateTime, shortId } from '../../format.js';
 import { Link, navigate, useLocation } from '../../router/router.js';
 
 const PAGE_SIZE = 25;
-const STATUSES: LeadStatus[] = ['new', 'allocated', 'unallocated'];
+const STATUSES: readonly LeadStatus[] = leadStatus.options;
 
 /** The filters of SPEC §11 as the address keeps them (text; times as ISO instants). */
 interface Filters {
@@ -56,6 +56,26 @@ function readState(search: URLSearchParams): ListState {
 }
 
 const FILTER_NAMES = ['q', 'status', 'serviceId', 'providerId', 'country', 'from', 'to'] as const;
+const KNOWN_NAMES = new Set<string>([...FILTER_NAMES, 'cursor', 'trail']);
+
+/**
+ * What the address asked for that the list does not apply, in words: a pasted or edited link
+ * must not look filtered when it is not (the API would refuse it with invalid_query).
+ */
+function ignoredParts(search: URLSearchParams, state: ListState): string[] {
+  const ignored: string[] = [];
+  for (const [name, value] of search) {
+    if (!KNOWN_NAMES.has(name)) ignored.push(`"${name}" is not a filter`);
+    else if (value !== '' && (FILTER_NAMES as readonly string[]).includes(name)) {
+      if (state[name as (typeof FILTER_NAMES)[number]] === '') {
+        ignored.push(
+          `"${name}" must be ${name === 'from' || name === 'to' ? 'a date and time' : name === 'status' ? `one of ${STATUSES.join(', ')}` : 'a number'}, not "${value}"`,
+        );
+      }
+    }
+  }
+  return ignored;
+}
 
 function urlOf(state: ListState): string {
   const search = new URLSearchParams();
@@ -99,6 +119,7 @@ const LABEL = 'text-xs font-medium text-slate-700';
 export function LeadsPage() {
   const { search } = useLocation();
   const state = readState(search);
+  const ignored = ignoredParts(search, state);
   const filters: Filters = {
     q: state.q,
     status: state.status,
@@ -151,6 +172,15 @@ export function LeadsPage() {
         Newest first. Search matches email, phone, name, idempotency key or lead id; the filters
         stay in the address, and Export CSV downloads every lead they match.
       </PageHeader>
+      {ignored.length > 0 && (
+        <p
+          role="status"
+          data-testid="ignored-filters"
+          className="mb-4 rounded-lg border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900"
+        >
+          Not applied from the address: {ignored.join('; ')}.
+        </p>
+      )}
       <form
         onSubmit={submit}
         role="search"
