@@ -154,6 +154,9 @@ describe('leads', () => {
     await page.goto('/leads?status=allocated');
     await waitForRows(2);
     expect(await page.getByTestId('ignored-filters').count()).toBe(0);
+    // Where the test before left the page, for the one after.
+    await page.goto('/leads?q=lovelace');
+    await waitForRows(1);
   });
 
   it("shows a lead's normalised fields and its raw JSON, pretty and exactly as received", async () => {
