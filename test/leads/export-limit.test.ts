@@ -22,10 +22,12 @@ beforeAll(async () => {
   server = await startTestApp(db);
 }, 120_000);
 
+// Closing takes about a minute here after the aborted exports (noticed, not yet explained:
+// every pooled connection is back, see the test); the hook allows for it.
 afterAll(async () => {
   await server?.close();
   await db?.drop();
-});
+}, 120_000);
 
 describe('concurrent exports', () => {
   it('answers 429 with Retry-After beyond the limit, leaving connections for ingestion', async () => {
@@ -47,10 +49,15 @@ describe('concurrent exports', () => {
       body: JSON.stringify({ email: 'during-export@example.com' }),
     });
     expect(lead.status).toBe(201);
+    await lead.body?.cancel();
     for (const [index, controller] of readers.entries()) {
       controller.abort();
       await held[index]!.body?.cancel().catch(() => {});
     }
+    // Both held exports gave their connections back.
+    await expect
+      .poll(() => server.pool.totalCount - server.pool.idleCount, { timeout: 10_000 })
+      .toBe(0);
     await expect
       .poll(async () => {
         const again = await fetch(`${server.url}/api/leads/export.csv?country=AT`);
