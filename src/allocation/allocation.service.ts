@@ -10,26 +10,28 @@ import { Batcher } from '../db/batcher.js';
 import { afterCommit, transaction, type Pool, type Tx } from '../db/pool.js';
 import { withRetry } from '../db/retry.js';
 import type { EventsCommitted } from '../events/events-committed.js';
-import { appendEvents } from '../events/events.sql.js';
 import {
   lockAllocationState,
   lockBacklogLeads,
   lockLeads,
   lockProviders,
+  type CapCounterKeys,
   type LockedAllocationState,
   type LockedLead,
+  type LockedLeads,
 } from '../db/locks.sql.js';
 import {
-  countCapUsage,
+  counterKeys,
   selectAllocationsForLeads,
   selectContactHistory,
   selectLeadAllocationState,
   selectMembership,
-  selectServiceByReference,
+  selectServicesByReference,
   writeAllocations,
   type BatchOutcome,
   type LeadOutcome,
   type ServiceRef,
+  usageOf,
 } from './allocation.sql.js';
 import { isIntegerId } from '../db/ids.js';
 import { insertAudit } from '../audit/audit.sql.js';
@@ -83,6 +85,8 @@ interface Round {
   state: LockedAllocationState;
   topology: Topology;
   quotas: Map<number, ProviderQuota>;
+  /** The counters of the providers' capped periods, read with the round's leads. */
+  counterKeys: CapCounterKeys;
   names: Map<number, string>;
   now: Date;
   pointer: number;
@@ -113,6 +117,10 @@ const BACKLOG_BATCH = 200;
  */
 export class AllocationService {
   private readonly batchers = new Map<number, Batcher<string, AllocationResult>>();
+  private readonly lookups = new Batcher<number | string, ServiceRef | null>(
+    (references) => this.lookUpServices(references),
+    { maxBatch: 500, maxConcurrent: 2 },
+  );
 
   constructor(
     private readonly pool: Pool,
@@ -131,7 +139,9 @@ export class AllocationService {
 
   /**
    * A live service by id or slug. Not cached: a service archived on any instance must answer
-   * `service_not_found` from the next request on (one primary-key or unique-index probe).
+   * `service_not_found` from the next request on. Look-ups that arrive while one is in flight
+   * go together in the next statement (each one still reads after its request arrived): one
+   * query per request was most of the server's round trips to PostgreSQL (bench/: allocation).
    */
   async findService(reference: number | string): Promise<ServiceRef | null> {
     // References no service can have are not worth a query, and some would fail one (an id
@@ -139,7 +149,19 @@ export class AllocationService {
     if (typeof reference === 'number' ? !isIntegerId(reference) : !SLUG_PATTERN.test(reference)) {
       return null;
     }
-    return selectServiceByReference(this.pool, reference);
+    return this.lookups.submit(reference);
+  }
+
+  private async lookUpServices(references: (number | string)[]): Promise<(ServiceRef | null)[]> {
+    const ids = references.filter((reference) => typeof reference === 'number');
+    const slugs = references.filter((reference) => typeof reference === 'string');
+    const found = await selectServicesByReference(this.pool, ids, slugs);
+    return references.map(
+      (reference) =>
+        found.find((service) =>
+          typeof reference === 'number' ? service.id === reference : service.slug === reference,
+        ) ?? null,
+    );
   }
 
   /** Allocates a stored lead; a lead allocated before gets its first answer again. */
@@ -219,7 +241,7 @@ export class AllocationService {
     if (target === null) return { result: { ok: false, error: 'not_allocated' }, repeated: false };
     const round = await this.openRound(tx, target);
     if (!round) return { result: { ok: false, error: 'service_not_found' }, repeated: false };
-    const [lead] = await lockLeads(tx, [leadId]);
+    const [lead] = this.withUsage(round, await lockLeads(tx, [leadId], round.counterKeys));
     if (!lead) return null;
     if (lead.status === 'allocated' || lead.status === 'duplicate') {
       const rows = await selectAllocationsForLeads(tx, [leadId]);
@@ -248,7 +270,10 @@ export class AllocationService {
         transaction(this.pool, async (tx) => {
           const round = await this.openRound(tx, serviceId);
           if (!round) return null;
-          const leads = await lockBacklogLeads(tx, serviceId, cursor, BACKLOG_BATCH);
+          const leads = this.withUsage(
+            round,
+            await lockBacklogLeads(tx, serviceId, cursor, BACKLOG_BATCH, round.counterKeys),
+          );
           await this.loadHistory(tx, round, leads);
           for (const lead of leads) this.decide(round, lead, 'backlog');
           await this.closeRound(tx, round);
@@ -302,14 +327,12 @@ export class AllocationService {
       if (capped.length === 0) continue;
       starts.set(provider.id, Object.fromEntries(capped.map((period) => [period, all[period]])));
     }
-    const usage = await countCapUsage(tx, starts);
+    // Usage zero until the leads' lock reads the counters (withUsage): one round trip fewer
+    // while the providers are locked.
     const quotas = new Map<number, ProviderQuota>(
       providers.map((provider) => [
         provider.id,
-        {
-          ...provider,
-          usage: usage.get(provider.id) ?? { hour: 0, day: 0, week: 0, month: 0 },
-        },
+        { ...provider, usage: { hour: 0, day: 0, week: 0, month: 0 } },
       ]),
     );
     return {
@@ -317,6 +340,7 @@ export class AllocationService {
       state,
       topology: { providersPerLead: state.providersPerLead, ...membership },
       quotas,
+      counterKeys: counterKeys(starts),
       names: new Map(providers.map((provider) => [provider.id, provider.name])),
       now,
       pointer: state.pointer,
@@ -332,6 +356,14 @@ export class AllocationService {
       },
       events: [],
     };
+  }
+
+  /** The round's leads, locked, with the providers' cap counters read in the same statement. */
+  private withUsage(round: Round, locked: LockedLeads): LockedLead[] {
+    for (const [id, usage] of usageOf(round.quotas, locked.counters)) {
+      round.quotas.get(id)!.usage = usage;
+    }
+    return locked.leads;
   }
 
   /** The earlier allocations of these leads' contacts within the service's duplicate window. */
@@ -448,18 +480,17 @@ export class AllocationService {
   }
 
   private async closeRound(tx: Tx, round: Round): Promise<void> {
-    if (round.outcome.leadStatuses.length > 0) {
-      const queued = await writeAllocations(tx, round.serviceId, round.outcome);
-      if (queued > 0) afterCommit(tx, this.deliveriesQueued);
-      const counts = new Map<LeadOutcome, number>();
-      for (const { status } of round.outcome.leadStatuses) {
-        counts.set(status, (counts.get(status) ?? 0) + 1);
-      }
-      afterCommit(tx, () => {
-        for (const [outcome, count] of counts) this.settled(round.serviceId, outcome, count);
-      });
+    if (round.outcome.leadStatuses.length === 0) return;
+    const queued = await writeAllocations(tx, round.serviceId, round.outcome, round.events);
+    if (queued > 0) afterCommit(tx, this.deliveriesQueued);
+    if (round.events.length > 0) afterCommit(tx, () => this.committed.announce());
+    const counts = new Map<LeadOutcome, number>();
+    for (const { status } of round.outcome.leadStatuses) {
+      counts.set(status, (counts.get(status) ?? 0) + 1);
     }
-    await appendEvents(tx, this.committed, round.events);
+    afterCommit(tx, () => {
+      for (const [outcome, count] of counts) this.settled(round.serviceId, outcome, count);
+    });
   }
 
   private async allocateInTransaction(
@@ -469,7 +500,8 @@ export class AllocationService {
   ): Promise<AllocationResult[]> {
     const round = await this.openRound(tx, serviceId);
     if (!round) return leadIds.map(() => ({ ok: false, error: 'service_not_found' }));
-    const leads = new Map((await lockLeads(tx, leadIds)).map((lead) => [lead.id, lead]));
+    const locked = this.withUsage(round, await lockLeads(tx, leadIds, round.counterKeys));
+    const leads = new Map(locked.map((lead) => [lead.id, lead]));
     const results = new Map<string, AllocationResult>();
     const settledEarlier: string[] = [];
     const fresh: LockedLead[] = [];

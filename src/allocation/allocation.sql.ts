@@ -1,6 +1,8 @@
 import { uuidv7 } from '../db/ids.js';
-import type { Pool, Tx } from '../db/pool.js';
-import type { AllocationRow, Role } from '../contracts/index.js';
+import { statementName, type Pool, type Tx } from '../db/pool.js';
+import { ANNOUNCE_EVENT_WRITER } from '../events/events.sql.js';
+import type { CapCounter, CapCounterKeys } from '../db/locks.sql.js';
+import type { AllocationRow, NewEvent, Role } from '../contracts/index.js';
 import {
   CAP_PERIODS,
   type AllocationAttempt,
@@ -15,17 +17,19 @@ export interface ServiceRef {
   slug: string;
 }
 
-export async function selectServiceByReference(
+/** The live services among these ids and slugs (one statement for many look-ups). */
+export async function selectServicesByReference(
   pool: Pool,
-  reference: number | string,
-): Promise<ServiceRef | null> {
-  const { rows } = await pool.query<ServiceRef>(
-    typeof reference === 'number'
-      ? 'SELECT id, slug FROM services WHERE id = $1 AND archived_at IS NULL'
-      : 'SELECT id, slug FROM services WHERE slug = $1 AND archived_at IS NULL',
-    [reference],
-  );
-  return rows[0] ?? null;
+  ids: number[],
+  slugs: string[],
+): Promise<ServiceRef[]> {
+  const { rows } = await pool.query<ServiceRef>({
+    name: statementName(pool, 'select-services-by-reference'),
+    text: `SELECT id, slug FROM services
+            WHERE (id = ANY($1::int[]) OR slug = ANY($2::text[])) AND archived_at IS NULL`,
+    values: [ids, slugs],
+  });
+  return rows;
 }
 
 export interface Membership {
@@ -84,12 +88,15 @@ export async function writeAllocations(
   tx: Tx,
   serviceId: number,
   batch: BatchOutcome,
+  events: NewEvent[],
 ): Promise<number> {
   const { allocations, leadStatuses, pointer, now } = batch;
-  let queued = 0;
-  if (allocations.length > 0) {
-    const { rows } = await tx.query<{ queued: number }>(
-      `WITH input AS (
+  // One statement for the whole outcome and its events: it runs while the providers are
+  // locked, and every round trip there is time the other services sharing them wait
+  // (bench/: allocation, three statements → one).
+  const { rows } = await tx.query<{ queued: number }>({
+    name: statementName(tx, 'write-allocations'),
+    text: `WITH input AS (
          SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[], $5::uuid[])
                     AS a(lead_id, provider_id, role, delivery_id)),
        inserted AS (
@@ -111,48 +118,50 @@ export async function writeAllocations(
          SELECT s.provider_id, s.period, s.period_start, t.taken
            FROM unnest($7::int[], $8::text[], $9::timestamptz[]) AS s(provider_id, period, period_start)
            JOIN taken t USING (provider_id)
-         ON CONFLICT (provider_id, period, period_start) DO UPDATE SET used = u.used + excluded.used)
-       UPDATE providers p SET remaining_quota = p.remaining_quota - d.taken, updated_at = now()
-         FROM taken d
-        WHERE p.id = d.provider_id
-       RETURNING (SELECT count(*)::int FROM queued) AS queued`,
-      [
-        serviceId,
-        allocations.map((allocation) => allocation.leadId),
-        allocations.map((allocation) => allocation.providerId),
-        allocations.map((allocation) => allocation.role),
-        // Drawn for every allocation, used for those whose provider has an endpoint: whether
-        // it has one is decided in the statement, under the provider locks a configuration
-        // change also takes.
-        allocations.map(() => uuidv7()),
-        now,
-        ...counterKeys(batch.periodStarts),
-      ],
-    );
-    queued = rows[0]?.queued ?? 0;
-  }
-  await tx.query(
-    `WITH statuses AS (
-       UPDATE leads l SET status = s.status, service_id = $1
-         FROM unnest($2::uuid[], $3::text[]) AS s(lead_id, status)
-        WHERE l.id = s.lead_id),
-     contacts AS (
-       INSERT INTO lead_contacts (contact, lead_id, service_id, allocated_at)
-       SELECT contact, lead_id, $1, $5 FROM unnest($6::text[], $7::uuid[]) AS c(contact, lead_id)
-       ON CONFLICT DO NOTHING),
-     attempts AS (
-       INSERT INTO allocation_attempts
-         (lead_id, service_id, attempted_at, outcome, from_backlog, duplicate_of, decisions)
-       SELECT lead_id, $1, $5, outcome, from_backlog, duplicate_of, decisions
-         FROM unnest($8::uuid[], $9::text[], $10::boolean[], $11::uuid[], $12::jsonb[])
-           AS a(lead_id, outcome, from_backlog, duplicate_of, decisions))
-     UPDATE allocation_state SET pool_pointer = $4 WHERE service_id = $1`,
-    [
+         ON CONFLICT (provider_id, period, period_start) DO UPDATE SET used = u.used + excluded.used),
+       quotas AS (
+         UPDATE providers p SET remaining_quota = p.remaining_quota - d.taken, updated_at = now()
+           FROM taken d
+          WHERE p.id = d.provider_id),
+       statuses AS (
+         UPDATE leads l SET status = s.status, service_id = $1
+           FROM unnest($10::uuid[], $11::text[]) AS s(lead_id, status)
+          WHERE l.id = s.lead_id),
+       contacts AS (
+         INSERT INTO lead_contacts (contact, lead_id, service_id, allocated_at)
+         SELECT contact, lead_id, $1, $6 FROM unnest($12::text[], $13::uuid[]) AS c(contact, lead_id)
+         ON CONFLICT DO NOTHING),
+       attempts AS (
+         INSERT INTO allocation_attempts
+           (lead_id, service_id, attempted_at, outcome, from_backlog, duplicate_of, decisions)
+         SELECT lead_id, $1, $6, outcome, from_backlog, duplicate_of, decisions
+           FROM unnest($14::uuid[], $15::text[], $16::boolean[], $17::uuid[], $18::jsonb[])
+             AS a(lead_id, outcome, from_backlog, duplicate_of, decisions)),
+       ${ANNOUNCE_EVENT_WRITER},
+       event_input AS (
+         SELECT type, payload, ord
+           FROM unnest($19::text[], $20::jsonb[]) WITH ORDINALITY AS e(type, payload, ord)),
+       -- As appendEvents: ids drawn after the writer is announced, in the batch's order.
+       announced_events AS (
+         INSERT INTO events (id, type, payload)
+         SELECT nextval('events_id_seq'), event_input.type, event_input.payload
+           FROM announce, event_input
+          ORDER BY event_input.ord)
+     UPDATE allocation_state SET pool_pointer = $21 WHERE service_id = $1
+     RETURNING (SELECT count(*)::int FROM queued) AS queued`,
+    values: [
       serviceId,
+      allocations.map((allocation) => allocation.leadId),
+      allocations.map((allocation) => allocation.providerId),
+      allocations.map((allocation) => allocation.role),
+      // Drawn for every allocation, used for those whose provider has an endpoint: whether
+      // it has one is decided in the statement, under the provider locks a configuration
+      // change also takes.
+      allocations.map(() => uuidv7()),
+      now,
+      ...counterKeys(batch.periodStarts),
       leadStatuses.map((lead) => lead.leadId),
       leadStatuses.map((lead) => lead.status),
-      pointer,
-      now,
       batch.contacts.map((contact) => contact.contact),
       batch.contacts.map((contact) => contact.leadId),
       batch.attempts.map((attempt) => attempt.leadId),
@@ -160,21 +169,24 @@ export async function writeAllocations(
       batch.attempts.map((attempt) => attempt.fromBacklog),
       batch.attempts.map((attempt) => attempt.duplicateOf),
       batch.attempts.map((attempt) => JSON.stringify(attempt.decisions)),
+      events.map((event) => event.type),
+      events.map((event) => JSON.stringify(event.payload)),
+      pointer,
     ],
-  );
-  return queued;
+  });
+  return rows[0]?.queued ?? 0;
 }
 
 /** The counters' keys as three parallel arrays: provider, period, period start. */
-function counterKeys(
-  starts: Map<number, Record<CapPeriod, Date>>,
-): [number[], CapPeriod[], Date[]] {
-  const keys: [number[], CapPeriod[], Date[]] = [[], [], []];
+export function counterKeys(starts: Map<number, Partial<Record<CapPeriod, Date>>>): CapCounterKeys {
+  const keys: CapCounterKeys = [[], [], []];
   for (const [providerId, periods] of starts) {
     for (const period of CAP_PERIODS) {
+      const start = periods[period];
+      if (start === undefined) continue;
       keys[0].push(providerId);
       keys[1].push(period);
-      keys[2].push(periods[period]);
+      keys[2].push(start);
     }
   }
   return keys;
@@ -189,32 +201,34 @@ export async function countCapUsage(
   db: Pool | Tx,
   starts: Map<number, Partial<Record<CapPeriod, Date>>>,
 ): Promise<Map<number, CapUsage>> {
-  const usage = new Map<number, CapUsage>();
-  const ids: number[] = [];
-  const periods: CapPeriod[] = [];
-  const periodStarts: Date[] = [];
-  for (const [id, periodsOf] of starts) {
-    usage.set(id, { hour: 0, day: 0, week: 0, month: 0 });
-    for (const period of CAP_PERIODS) {
-      const start = periodsOf[period];
-      if (start === undefined) continue;
-      ids.push(id);
-      periods.push(period);
-      periodStarts.push(start);
-    }
-  }
-  if (ids.length === 0) return usage;
+  const keys = counterKeys(starts);
+  if (keys[0].length === 0) return usageOf(starts, []);
   const { rows } = await db.query<{ provider_id: number; period: CapPeriod; used: number }>(
     `SELECT u.provider_id, u.period, u.used
        FROM unnest($1::int[], $2::text[], $3::timestamptz[]) AS s(provider_id, period, period_start)
        JOIN provider_cap_usage u USING (provider_id, period, period_start)`,
-    [ids, periods, periodStarts],
+    keys,
   );
-  for (const row of rows) usage.get(row.provider_id)![row.period] = row.used;
+  return usageOf(
+    starts,
+    rows.map((row) => ({ providerId: row.provider_id, period: row.period, used: row.used })),
+  );
+}
+
+/** Each provider of `starts` with its counters (a period without a counter row has had none). */
+export function usageOf(
+  starts: Map<number, unknown>,
+  counters: CapCounter[],
+): Map<number, CapUsage> {
+  const usage = new Map<number, CapUsage>();
+  for (const id of starts.keys()) usage.set(id, { hour: 0, day: 0, week: 0, month: 0 });
+  for (const counter of counters) {
+    const own = usage.get(counter.providerId);
+    if (own) own[counter.period] = counter.used;
+  }
   return usage;
 }
 
-/** Earlier allocations of any of `contacts` since `since`: which lead, which service, to whom. */
 export async function selectContactHistory(
   tx: Tx,
   contacts: string[],
