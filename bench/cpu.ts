@@ -46,7 +46,8 @@ function machineTicks(): { busy: number; idle: number } {
 }
 
 export interface CpuSubjects {
-  serverPid: number | undefined;
+  /** Leadflow's processes (the one taking requests, and a delivery worker when there is one). */
+  serverPids: () => number[];
   postmasterPid: number | undefined;
   /** Load generator processes besides this one (pgbench, the SSE listeners). */
   loadGeneratorPids: () => number[];
@@ -107,7 +108,7 @@ export class CpuMeter {
 
   private sample(initial: boolean): void {
     const watched = new Map<number, keyof CpuShares>();
-    if (this.subjects.serverPid) watched.set(this.subjects.serverPid, 'server');
+    for (const pid of this.subjects.serverPids()) watched.set(pid, 'server');
     for (const pid of this.subjects.loadGeneratorPids()) watched.set(pid, 'loadGenerator');
     const postmaster = this.subjects.postmasterPid;
     if (postmaster) {

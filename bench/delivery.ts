@@ -13,6 +13,7 @@ import { drive, type LoadResult, type LoadSpec } from './load.js';
 import { driveWrk } from './load-wrk.js';
 import { observe, type Observation } from './measure.js';
 import type { ReceiverReport } from './receiver.js';
+import type { ServerProcess } from './server.js';
 import {
   allocationBaseline,
   http,
@@ -34,6 +35,8 @@ const SETTLE_TIMEOUT_MS = 300_000;
 export interface DispatchReport {
   /** Dispatcher sends in flight (DELIVERY_CONCURRENCY), also the ceiling client's connections. */
   concurrency: number;
+  /** Sent by a second Leadflow process; the one taking requests had DELIVERY_CONCURRENCY=0. */
+  worker: boolean;
   /** The receiver under the bench's load generator (wrk, or autocannon without it). */
   ceiling: LoadResult;
   /** The receiver under the dispatcher's own client in a Node process (sender-ceiling.ts). */
@@ -204,7 +207,15 @@ export async function delivery(context: BenchContext): Promise<ScenarioResult> {
   context.progress('delivery: receiver in its own process');
   const receiver = await startReceiver();
   context.loadGeneratorPids.add(receiver.pid);
+  let worker: ServerProcess | undefined;
   try {
+    if (options.deliveryWorker) {
+      context.progress(
+        `  delivery worker: a second Leadflow process, ${concurrency} sends in flight`,
+      );
+      worker = await context.startWorker({ DELIVERY_CONCURRENCY: String(concurrency) });
+      context.workerPids.add(worker.pid);
+    }
     context.progress(`  receiver ceiling: ${concurrency} connections`);
     const ceiling = await measureCeiling(context, receiver, concurrency);
     context.progress(`  receiver ceiling: the dispatcher's client, ${concurrency} sends in flight`);
@@ -264,6 +275,7 @@ export async function delivery(context: BenchContext): Promise<ScenarioResult> {
 
     const dispatch: DispatchReport = {
       concurrency,
+      worker: worker !== undefined,
       ceiling,
       senderCeiling,
       allocationWindowSec: windowSec,
@@ -293,6 +305,10 @@ export async function delivery(context: BenchContext): Promise<ScenarioResult> {
       dispatch,
     });
   } finally {
+    if (worker) {
+      context.workerPids.delete(worker.pid);
+      await worker.stop();
+    }
     context.loadGeneratorPids.delete(receiver.pid);
     receiver.stop();
   }

@@ -15,6 +15,8 @@ export interface Observation {
 export interface ObserverSubjects {
   monitor: pg.Client;
   serverPid: number;
+  /** Every Leadflow process, `serverPid` first (a delivery worker's CPU counts as the server's). */
+  serverPids: () => number[];
   serverRss: () => number;
   postmasterPid: number | undefined;
   loadGeneratorPids: () => number[];
@@ -30,7 +32,7 @@ export async function observe<T>(
 ): Promise<{ result: T; observation: Observation }> {
   await subjects.monitor.query('CHECKPOINT');
   const cpu = new CpuMeter({
-    serverPid: subjects.serverPid,
+    serverPids: subjects.serverPids,
     postmasterPid: subjects.postmasterPid,
     loadGeneratorPids: subjects.loadGeneratorPids,
   });

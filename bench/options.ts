@@ -28,6 +28,12 @@ export interface BenchOptions {
    * The SSE scenario always uses autocannon (it needs each answer's arrival time and a rate).
    */
   loadGenerator: 'auto' | 'wrk' | 'autocannon';
+  /**
+   * The delivery scenario's deliveries are sent by a second Leadflow process (the same code
+   * with DELIVERY_CONCURRENCY set) while the one taking the requests runs with
+   * DELIVERY_CONCURRENCY=0: the split README "Running in production" describes.
+   */
+  deliveryWorker: boolean;
 }
 
 // delivery last: it leaves every provider without an endpoint again, as the others expect.
@@ -46,6 +52,7 @@ const FLAGS = [
   'server-build',
   'server-env',
   'load-generator',
+  'delivery-worker',
 ] as const;
 
 export const USAGE = `usage: npm run bench [-- --flag=value ...]; flags (or BENCH_<FLAG> variables): ${FLAGS.map(
@@ -126,5 +133,6 @@ export function loadOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOption
     serverBuild,
     serverEnv: keyValues(read('server-env')),
     loadGenerator,
+    deliveryWorker: onOff('delivery-worker', read('delivery-worker')),
   };
 }

@@ -87,6 +87,9 @@ export function describeScenario(result: ScenarioResult): string[] {
 function describeDispatch(dispatch: DispatchReport): string[] {
   const { ceiling, senderCeiling, drain } = dispatch;
   return [
+    dispatch.worker
+      ? `  sent by a delivery worker (a second Leadflow process; the first has DELIVERY_CONCURRENCY=0); server CPU is both`
+      : `  sent by the process taking the requests`,
     `  receiver ceiling (${dispatch.concurrency} connections, the dispatcher's sends in flight)`,
     `    load generator         ${integer(ceiling.requestsPerSec)} req/s · p50 ${ms(ceiling.latencyP50Ms)} ms · p99 ${ms(ceiling.latencyP99Ms)} ms · errors ${ceiling.errors}`,
     `    the dispatcher's client ${integer(senderCeiling.requestsPerSec)} req/s · p50 ${ms(senderCeiling.latencyP50Ms)} ms · p99 ${ms(senderCeiling.latencyP99Ms)} ms · errors ${senderCeiling.errors}`,

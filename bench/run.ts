@@ -138,7 +138,11 @@ async function main(): Promise<number> {
       port: await freePort(),
       build: options.serverBuild,
       cpuProfileDir: profileDir,
-      extraEnv: options.serverEnv,
+      // With a delivery worker, this process only takes requests (the worker is started by
+      // the delivery scenario).
+      extraEnv: options.deliveryWorker
+        ? { ...options.serverEnv, DELIVERY_CONCURRENCY: '0' }
+        : options.serverEnv,
     });
     const providers = await raiseQuotas(server.url);
     const { lines, json: environment } = header(options, database, pgbenchVersion, wrk);
@@ -157,6 +161,7 @@ async function main(): Promise<number> {
     const acknowledged = new Acknowledged();
     let sequence = 0;
     const loadGeneratorPids = new Set<number>();
+    const workerPids = new Set<number>();
     const runningServer = server;
     const context: BenchContext = {
       options,
@@ -166,6 +171,7 @@ async function main(): Promise<number> {
       subjects: {
         monitor,
         serverPid: runningServer.pid,
+        serverPids: () => [runningServer.pid, ...workerPids],
         serverRss: () => runningServer.rssMiB(),
         postmasterPid: database.postmasterPid,
         loadGeneratorPids: () => [...loadGeneratorPids],
@@ -176,6 +182,16 @@ async function main(): Promise<number> {
       pgbenchMissing: pgbenchVersion ? undefined : 'pgbench not found',
       wrk,
       loadGeneratorPids,
+      workerPids,
+      startWorker: async (extraEnv) =>
+        startServer({
+          projectRoot,
+          databaseUrl: database.url,
+          port: await freePort(),
+          build: options.serverBuild,
+          cpuProfileDir: profileDir,
+          extraEnv: { ...options.serverEnv, ...extraEnv },
+        }),
       progress,
     };
 

@@ -12,6 +12,7 @@ import type { BenchOptions } from './options.js';
 import { pgbench, type PgbenchRun } from './pgbench.js';
 import type { DispatchReport } from './delivery.js';
 import type { DelayReport } from './sse-listeners.js';
+import type { ServerProcess } from './server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -29,6 +30,10 @@ export interface BenchContext {
   /** Why pgbench baselines are skipped, when they are. */
   pgbenchMissing: string | undefined;
   loadGeneratorPids: Set<number>;
+  /** Leadflow processes besides the one at serverUrl (a delivery worker), counted as the server. */
+  workerPids: Set<number>;
+  /** Starts another Leadflow process on the same database with this environment on top. */
+  startWorker: (extraEnv: Record<string, string>) => Promise<ServerProcess>;
   /** Prints a progress line (stderr, so the report on stdout stays clean). */
   progress: (line: string) => void;
   /** The allocation scenario's pgbench baseline, reused by the delivery scenario. */

@@ -249,7 +249,24 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.addHook('onReady', () => hub.start());
   if (deps.automaticBacklog !== false) app.addHook('onReady', async () => backlog.start(hub));
   app.addHook('preClose', () => backlog.stop());
-  app.addHook('onReady', async () => dispatcher.start());
+  // Allocations committed on other instances (say an instance that only delivers, beside
+  // instances with DELIVERY_CONCURRENCY=0 that take the requests): their events arrive through
+  // the hub's notification within milliseconds, where the poll would wait up to DELIVERY_POLL_MS.
+  let stopWakingOnAllocations: (() => void) | undefined;
+  app.addHook('onReady', async () => {
+    dispatcher.start();
+    stopWakingOnAllocations = hub.subscribe({
+      deliver: (events) => {
+        if (events.some((event) => event.type === 'lead.allocated')) dispatcher.wake();
+        return true;
+      },
+      close: () => {},
+    });
+  });
+  // A block, not an expression: Fastify takes a value a close hook resolves to as its error.
+  app.addHook('preClose', async () => {
+    stopWakingOnAllocations?.();
+  });
   app.addHook('preClose', () => hub.stop());
   // After the server stopped taking requests, before the pool closes (server.ts).
   app.addHook('onClose', () => dispatcher.stop());

@@ -76,3 +76,39 @@ it('two instances drain 2,001 deliveries: each sent exactly once', async () => {
   );
   expect(rows[0]).toEqual({ attempts: leads * 3, deliveries: leads * 3 });
 }, 60_000);
+
+it('an instance that only delivers sends what another allocates at once, not at its next poll', async () => {
+  // A database of its own: the instances of the test above poll every 50 ms.
+  const own = await createTestDatabase();
+  try {
+    const requests = await startTestApp(own, { DELIVERY_CONCURRENCY: '0' });
+    apps.push(requests);
+    // Its poll would come a minute later: a delivery within seconds came through the hub.
+    const delivers = await startTestApp(own, { ...FAST_DELIVERY, DELIVERY_POLL_MS: '60000' });
+    apps.push(delivers);
+    for (const id of [5, 6, 7, 8]) {
+      await patch(requests, `/api/providers/${id}`, { delivery: { url: buyer.url } });
+    }
+    const before = buyer.received.length;
+    const response = await post(`${requests.url}/api/request-service`, { serviceId: 2 });
+    expect(response.status).toBe(201);
+    const { rows } = await own.pool.query<{ id: string }>(
+      'SELECT id FROM deliveries WHERE lead_id = $1 ORDER BY id',
+      [response.body.lead_id],
+    );
+    expect(rows).toHaveLength(3);
+    await expect
+      .poll(
+        () =>
+          buyer.received
+            .slice(before)
+            .map((request) => request.headers['idempotency-key'])
+            .sort(),
+        { timeout: 10_000, interval: 50 },
+      )
+      .toEqual(rows.map((row) => row.id).sort());
+  } finally {
+    for (const app of apps.splice(-2)) await app.close();
+    await own.drop();
+  }
+}, 30_000);
