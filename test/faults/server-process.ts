@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../src/net.js';
 import { projectRoot } from '../../src/paths.js';
@@ -27,10 +28,20 @@ export async function spawnServer(
     timeoutMs = 30_000,
     openFileLimit,
     cwd = projectRoot,
-  }: { port?: number; timeoutMs?: number; openFileLimit?: number; cwd?: string } = {},
+    viaTsxCli = false,
+  }: {
+    port?: number;
+    timeoutMs?: number;
+    openFileLimit?: number;
+    cwd?: string;
+    /** `tsx src/cli.ts serve` (what `npm run dev` runs): tsx's own process relays signals. */
+    viaTsxCli?: boolean;
+  } = {},
 ): Promise<ServerProcess> {
   const chosenPort = port ?? (await freePort());
-  const node = [process.execPath, '--import', 'tsx', 'src/cli.ts', 'serve'];
+  const node = viaTsxCli
+    ? [path.join(projectRoot, 'node_modules', '.bin', 'tsx'), 'src/cli.ts', 'serve']
+    : [process.execPath, '--import', 'tsx', 'src/cli.ts', 'serve'];
   // exec: the child is node itself, so kill() and the exit code are the server's own.
   const [command, ...args] =
     openFileLimit === undefined

@@ -115,4 +115,19 @@ describe('SIGTERM during load', () => {
       outcomes.map((outcome) => outcome.key),
     );
   }, 60_000);
+
+  it('exits 0 after draining when run through the tsx command (npm run dev) as well', async () => {
+    // tsx's parent process sends SIGKILL when its child does not acknowledge a relayed signal
+    // within 30 ms; the child's acknowledging listener must survive ours being installed.
+    const viaTsx = await spawnServer(db.url, {}, { viaTsxCli: true });
+    try {
+      expect((await fetch(`${viaTsx.url}/ready`)).status).toBe(200);
+      viaTsx.child.kill('SIGTERM');
+      const exit = await Promise.race([viaTsx.exited, sleep(15_000, 'timeout' as const)]);
+      expect(exit, viaTsx.output()).toEqual({ code: 0, signal: null });
+      expect(viaTsx.output()).not.toMatch(/"level":50/);
+    } finally {
+      await viaTsx.kill();
+    }
+  }, 60_000);
 });
