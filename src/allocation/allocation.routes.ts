@@ -41,7 +41,8 @@ export const allocationRoutes: FastifyPluginAsyncZod<{
         summary:
           'Try to allocate a stored lead now (new, unallocated or expired), to its service or `serviceId`',
         params: leadParams,
-        body: allocateLeadBody.optional(),
+        // nullish: a POST without a body (curl -X POST) arrives as null.
+        body: allocateLeadBody.nullish(),
         response: { 201: allocatedResponse, 400: errorBody, 404: errorBody, 409: errorBody },
       },
     },

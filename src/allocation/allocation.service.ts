@@ -23,6 +23,7 @@ import {
 import {
   counterKeys,
   selectAllocationsForLeads,
+  selectAttemptsForLead,
   selectContactHistory,
   selectLeadAllocationState,
   selectMembership,
@@ -243,7 +244,19 @@ export class AllocationService {
     if (!round) return { result: { ok: false, error: 'service_not_found' }, repeated: false };
     const [lead] = this.withUsage(round, await lockLeads(tx, [leadId], round.counterKeys));
     if (!lead) return null;
-    if (lead.status === 'allocated' || lead.status === 'duplicate') {
+    if (lead.status === 'duplicate') {
+      // Final (SPEC §10): the same 409 that named the original when the lead was refused.
+      const refused = (await selectAttemptsForLead(tx, leadId)).findLast(
+        (attempt) => attempt.outcome === 'duplicate' && attempt.duplicateOf !== null,
+      );
+      return refused
+        ? {
+            result: { ok: false, error: 'duplicate_lead', duplicateOf: refused.duplicateOf! },
+            repeated: true,
+          }
+        : { result: { ok: false, error: 'not_allocated' }, repeated: true };
+    }
+    if (lead.status === 'allocated') {
       const rows = await selectAllocationsForLeads(tx, [leadId]);
       return rows.length > 0
         ? { result: resultFromRows(rows[0]!.serviceId, rows), repeated: true }

@@ -323,6 +323,21 @@ describe('the duplicate window', () => {
       { status: 'allocated', n: 1 },
       { status: 'duplicate', n: 29 },
     ]);
+    // An operator's "try now" on a duplicate gets the same refusal, naming the original.
+    const retried = await fetch(
+      `${apps[1]!.url}/api/leads/${duplicates[0]!.body.lead_id}/allocate`,
+      {
+        method: 'POST',
+      },
+    );
+    const retriedBody = await retried.clone().text();
+    expect(retried.status, retriedBody).toBe(409);
+    expect(await retried.json()).toEqual({
+      ok: false,
+      error: 'duplicate_lead',
+      lead_id: duplicates[0]!.body.lead_id,
+      duplicate_of: original,
+    });
     // Same phone, other email: still the same contact; another service is not concerned.
     await post(`${apps[0]!.url}/api/request-service`, {
       serviceId: 1,
