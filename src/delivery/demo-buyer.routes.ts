@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { Webhook } from 'standardwebhooks';
 import { demoBuyerAnswer, errorBody, idParams } from '../contracts/index.js';
 import { Unauthorized } from '../errors.js';
 import type { DemoBuyer } from './demo-buyer.js';
@@ -18,7 +17,6 @@ export const demoBuyerRoutes: FastifyPluginAsyncZod<DemoBuyerRoutesOptions> = as
   app,
   { buyer },
 ) => {
-  const verifier = new Webhook(buyer.secret);
   app.post(
     '/api/demo/buyer/:id',
     {
@@ -32,11 +30,12 @@ export const demoBuyerRoutes: FastifyPluginAsyncZod<DemoBuyerRoutesOptions> = as
       },
     },
     async (request, reply) => {
+      // Before the buyer has its secret (a retry sent as the server starts): come back later.
+      if (!buyer.connected) {
+        return reply.code(503).header('retry-after', '1').send({ accepted: false });
+      }
       try {
-        verifier.verify(
-          request.rawBody ?? Buffer.alloc(0),
-          request.headers as Record<string, string>,
-        );
+        buyer.verify(request.rawBody ?? Buffer.alloc(0), request.headers as Record<string, string>);
       } catch {
         throw new Unauthorized();
       }

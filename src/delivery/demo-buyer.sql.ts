@@ -27,3 +27,13 @@ export async function connectDemoBuyer(
   );
   return rows.map((row) => row.provider_id).sort((a, b) => a - b);
 }
+
+/** The secret the demo buyer of an earlier start signed with, if a demo endpoint still has it. */
+export async function selectDemoBuyerSecret(pool: Pool): Promise<string | null> {
+  const { rows } = await pool.query<{ signing_secret: string }>(
+    `SELECT signing_secret FROM provider_delivery
+      WHERE url ~ '^http://[^/]+/api/demo/buyer/\\d+$' AND signing_secret IS NOT NULL
+      ORDER BY updated_at DESC LIMIT 1`,
+  );
+  return rows[0]?.signing_secret ?? null;
+}

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { isIP, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { Webhook } from 'standardwebhooks';
 import type { Pool } from '../db/pool.js';
 import { DEMO_TOPOLOGY } from '../topology/seed.js';
-import { connectDemoBuyer } from './demo-buyer.sql.js';
+import { connectDemoBuyer, selectDemoBuyerSecret } from './demo-buyer.sql.js';
 
 const PATH = /^\/api\/demo\/buyer\/[1-9]\d{0,9}$/;
 // P4 answers 503 to its 1st, 5th, 9th … request: about one delivery in four is retried, so
@@ -22,8 +23,14 @@ const FLAKY_EVERY = 4;
  * A literal IP never goes through the guarded DNS lookup, so nothing is resolved either.
  */
 export class DemoBuyer {
-  /** Signs the demo providers' deliveries: the route answers only Leadflow's own dispatcher. */
-  readonly secret = `whsec_${randomBytes(24).toString('base64')}`;
+  /**
+   * Signs the demo providers' deliveries: the route answers only Leadflow's own dispatcher.
+   * The one an earlier start stored is taken over by `connect`: a retry still pending from
+   * before a restart is signed with it, and a fresh secret made every one of them 401 (failed
+   * for good).
+   */
+  private secret = `whsec_${randomBytes(24).toString('base64')}`;
+  private verifier = new Webhook(this.secret);
   private origin: string | undefined;
   private readonly requests = new Map<number, number>();
 
@@ -32,6 +39,16 @@ export class DemoBuyer {
     const count = (this.requests.get(providerId) ?? 0) + 1;
     this.requests.set(providerId, count);
     return providerId === FLAKY_PROVIDER && count % FLAKY_EVERY === 1 ? 503 : 200;
+  }
+
+  /** Until `connect` has run the secret may not be the one deliveries are signed with. */
+  get connected(): boolean {
+    return this.origin !== undefined;
+  }
+
+  /** Whether a delivery is signed with this buyer's secret (throws otherwise). */
+  verify(body: Buffer, headers: Record<string, string>): void {
+    this.verifier.verify(body, headers);
   }
 
   /** Whether `url` is this server's demo buyer, as built by `connect` (SSRF guard exemption). */
@@ -51,6 +68,11 @@ export class DemoBuyer {
    * of its own at this buyer. Returns the providers connected.
    */
   async connect(pool: Pool, address: AddressInfo, logger: Logger): Promise<number[]> {
+    const stored = await selectDemoBuyerSecret(pool);
+    if (stored !== null && stored !== this.secret) {
+      this.secret = stored;
+      this.verifier = new Webhook(stored);
+    }
     this.origin = `http://${loopbackFor(address.address)}:${address.port}`;
     const connected = await connectDemoBuyer(
       pool,

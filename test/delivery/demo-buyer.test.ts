@@ -116,9 +116,30 @@ describe('the built-in demo buyer', () => {
     const unsigned = await post(`${server.url}/api/demo/buyer/1`, { lead_id: 'x' });
     expect(unsigned.status).toBe(401);
 
-    // A restart (another port, another secret) moves the demo endpoints along.
+    // A restart (another port) moves the demo endpoints along. Deliveries due when it starts
+    // (retries waiting across the restart) are sent as it starts, before its demo buyer is
+    // connected: they must not fail for good with 401.
     await server.close();
+    const { rows: secrets } = await db.pool.query<{ signing_secret: string }>(
+      'SELECT DISTINCT signing_secret FROM provider_delivery WHERE provider_id <> 8',
+    );
+    expect(secrets).toHaveLength(1);
+    await db.pool.query(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = now(), delivered_at = NULL
+        WHERE lead_id = ANY($1::uuid[])`,
+      [leadIds],
+    );
     const again = await start(db, { NODE_ENV: 'test' });
+    const redelivered = await allDelivered(again, leadIds);
+    expect(redelivered.filter((d) => d.attemptLog.some((a) => a.statusCode === 401))).toEqual([]);
+    // The buyer kept its secret: what was signed before the restart still verifies.
+    expect(
+      (
+        await db.pool.query(
+          'SELECT DISTINCT signing_secret FROM provider_delivery WHERE provider_id <> 8',
+        )
+      ).rows,
+    ).toEqual(secrets);
     expect(again.url).not.toBe(server.url);
     const moved = await get<ProviderRow[]>(again, '/api/providers');
     expect(moved.find((p) => p.id === 1)?.delivery?.url).toBe(`${again.url}/api/demo/buyer/1`);
