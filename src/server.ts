@@ -108,17 +108,43 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   // is ours alone: close-with-grace drains the app, then the pool, then the embedded database.
   // Only that hook's listeners go: under `tsx src/cli.ts` (npm run dev) tsx's own listener
   // acknowledges each relayed signal to its parent, which otherwise SIGKILLs us after 30 ms.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) exitHook.unhookEvent(signal);
-  closeWithGrace({ delay: config.DRAIN_DELAY_MS + 25_000, logger }, async ({ signal, err }) => {
-    if (err) {
-      logger.error({ err }, 'shutting down after an error');
-      await server.close();
-      return;
-    }
-    logger.info({ signal, drainDelayMs: config.DRAIN_DELAY_MS }, 'draining, then shutting down');
-    await server.drainAndClose(config.DRAIN_DELAY_MS);
-  });
+  for (const signal of STOP_SIGNALS) exitHook.unhookEvent(signal);
+  let stopping: { signal: NodeJS.Signals; at: number } | undefined;
+  const shutdown = closeWithGrace(
+    // The stop signals are ours (below); close-with-grace keeps errors and its time limit.
+    { delay: config.DRAIN_DELAY_MS + 25_000, logger, skip: [...STOP_SIGNALS] },
+    async ({ err }) => {
+      if (err) {
+        logger.error({ err }, 'shutting down after an error');
+        await server.close();
+        return;
+      }
+      logger.info(
+        { signal: stopping?.signal, drainDelayMs: config.DRAIN_DELAY_MS },
+        'draining, then shutting down',
+      );
+      await server.drainAndClose(config.DRAIN_DELAY_MS);
+    },
+  );
+  for (const signal of STOP_SIGNALS) {
+    process.on(signal, () => {
+      if (!stopping) {
+        stopping = { signal, at: Date.now() };
+        void shutdown.close();
+        return;
+      }
+      // Ctrl-C under `npm start` is one key press and two SIGINTs: the terminal's to the whole
+      // process group, and npm passing its own on. A second signal that soon is that echo; a
+      // later one is someone insisting, and stops at once.
+      if (Date.now() - stopping.at < SIGNAL_ECHO_MS) return;
+      logger.error(`second ${signal}, exiting`);
+      process.exit(1);
+    });
+  }
 }
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const SIGNAL_ECHO_MS = 1000;
 
 const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
 // SQLSTATEs of a server that answers but will not let us in: wrong password or user, no such

@@ -130,4 +130,19 @@ describe('SIGTERM during load', () => {
       await viaTsx.kill();
     }
   }, 60_000);
+
+  it('Ctrl-C under npm (two SIGINTs at once) still drains and exits 0', async () => {
+    const server2 = await spawnServer(db.url);
+    try {
+      expect((await fetch(`${server2.url}/ready`)).status).toBe(200);
+      // The terminal signals the process group and npm passes its own on: both arrive.
+      server2.child.kill('SIGINT');
+      await sleep(5);
+      server2.child.kill('SIGINT');
+      const exit = await Promise.race([server2.exited, sleep(15_000, 'timeout' as const)]);
+      expect(exit, server2.output()).toEqual({ code: 0, signal: null });
+    } finally {
+      await server2.kill();
+    }
+  }, 60_000);
 });
