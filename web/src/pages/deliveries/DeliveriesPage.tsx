@@ -199,8 +199,14 @@ export function DeliveriesPage() {
                 </td>
                 <td className="hidden max-w-64 px-3 py-2 align-top break-words text-slate-700 md:table-cell">
                   {delivery.lastStatusCode !== null && `HTTP ${delivery.lastStatusCode}`}
-                  {delivery.lastStatusCode !== null && delivery.lastError && ' · '}
-                  {delivery.lastError && escapeControlCharacters(delivery.lastError)}
+                  {/* An error that only repeats the status ("HTTP 400") is said once. */}
+                  {delivery.lastStatusCode !== null &&
+                    delivery.lastError &&
+                    delivery.lastError !== `HTTP ${delivery.lastStatusCode}` &&
+                    ` · ${escapeControlCharacters(delivery.lastError)}`}
+                  {delivery.lastStatusCode === null &&
+                    delivery.lastError &&
+                    escapeControlCharacters(delivery.lastError)}
                   {delivery.lastStatusCode === null && !delivery.lastError && '—'}
                 </td>
                 <td className="hidden px-3 py-2 align-top text-slate-700 tabular-nums lg:table-cell">

@@ -33,7 +33,7 @@ export function LeadDecisions({ attempts }: { attempts: AllocationAttempt[] }) {
           <p className="mb-2 flex flex-wrap items-center gap-2 text-sm text-slate-700">
             <StatusBadge status={attempt.outcome} />
             <span>
-              service {attempt.serviceId} · {formatDateTime(attempt.attemptedAt)}
+              Service {attempt.serviceId} · {formatDateTime(attempt.attemptedAt)}
               {attempt.fromBacklog ? ' · backlog retry' : ''}
               {attempt.duplicateOf ? ` · duplicate of ${attempt.duplicateOf}` : ''}
             </span>
@@ -47,8 +47,11 @@ export function LeadDecisions({ attempts }: { attempts: AllocationAttempt[] }) {
                   <span
                     className={decision.outcome === 'taken' ? 'text-emerald-800' : 'text-slate-700'}
                   >
+                    {/* A refused attempt took nobody: its eligible providers were too few. */}
                     {decision.outcome === 'taken'
-                      ? 'taken'
+                      ? attempt.outcome === 'allocated'
+                        ? 'taken'
+                        : 'eligible'
                       : `skipped: ${REASON_TEXT[decision.reason!]}`}
                   </span>
                 </li>

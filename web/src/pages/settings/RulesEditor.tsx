@@ -357,8 +357,9 @@ export function RoutingRules({ provider }: RulesEditorProps) {
       <summary className="cursor-pointer text-sm font-medium text-slate-900">
         Routing rules of {provider.name}:{' '}
         <span className="font-normal text-slate-700">
-          {timezone} · {Object.keys(caps).length} caps · {schedule.length} windows ·{' '}
-          {filters.length} filters{state ? ` · ${state}` : ''}
+          {timezone} · {count(Object.keys(caps).length, 'cap')} · {count(schedule.length, 'window')}{' '}
+          · {count(filters.length, 'filter')}
+          {state ? ` · ${state}` : ''}
         </span>
       </summary>
       <div className="pt-3">
@@ -367,4 +368,9 @@ export function RoutingRules({ provider }: RulesEditorProps) {
       </div>
     </details>
   );
+}
+
+/** "1 filter", "2 filters". */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
