@@ -39,7 +39,13 @@ export function resolveSecrets(
   let signingSecret: string | null;
   if (request.signingSecret === undefined || request.signingSecret === MASKED) {
     signingSecret = stored?.signingSecret ?? null;
-    if (request.signingSecret === MASKED && signingSecret === null) {
+    // Like a header value: a secret agreed with one buyer does not sign for another address.
+    if (signingSecret !== null && !sameOrigin) {
+      problems.push({
+        path: 'delivery.signingSecret',
+        message: "the endpoint's address changed: enter the signing secret again, or stop signing",
+      });
+    } else if (request.signingSecret === MASKED && signingSecret === null) {
       problems.push({
         path: 'delivery.signingSecret',
         message: 'no signing secret is stored: enter one or leave it empty',

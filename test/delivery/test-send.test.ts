@@ -244,6 +244,35 @@ describe('stored secrets stay with their endpoint', () => {
     expect(samePlace.status).toBe(200);
   });
 
+  it('a signing secret is not kept for another address either: enter it again or stop signing', async () => {
+    const { app } = await setup();
+    const buyer = await receiver();
+    const other = await receiver();
+    await call(app, 'PATCH', '/api/providers/1', {
+      delivery: { url: buyer.url, signingSecret: SECRET },
+    });
+    for (const delivery of [{ url: other.url }, { url: other.url, signingSecret: '********' }]) {
+      const moved = await call(app, 'PATCH', '/api/providers/1', { delivery });
+      expect(moved.status).toBe(400);
+      expect(moved.body.details).toEqual([
+        {
+          path: 'delivery.signingSecret',
+          message:
+            "the endpoint's address changed: enter the signing secret again, or stop signing",
+        },
+      ]);
+    }
+    expect(
+      (await call(app, 'PATCH', '/api/providers/1', { delivery: { url: `${buyer.url}/v2` } }))
+        .status,
+    ).toBe(200);
+    const unsigned = await call(app, 'PATCH', '/api/providers/1', {
+      delivery: { url: other.url, signingSecret: null },
+    });
+    expect(unsigned.status).toBe(200);
+    expect(unsigned.body.delivery.signingSecret).toBeNull();
+  });
+
   it('a buyer echoing its request shows no header value or signature in the answer or the logs', async () => {
     const { app, db } = await setup();
     const echo = await receiver((_, request) => ({
