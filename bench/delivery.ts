@@ -257,7 +257,9 @@ export async function delivery(context: BenchContext): Promise<ScenarioResult> {
     const deliveredPerSecDuring = arrivedInWindow / windowSec;
 
     context.progress(
-      `  drain: a backlog of ${BACKLOG_DELIVERIES.toLocaleString('en-US')} deliveries`,
+      `  drain: a backlog of ${(
+        Math.ceil(BACKLOG_DELIVERIES / PROVIDERS_PER_LEAD) * PROVIDERS_PER_LEAD
+      ).toLocaleString('en-US')} deliveries`,
     );
     await receiver.reset();
     const queued = await insertBacklog(monitor, Math.ceil(BACKLOG_DELIVERIES / PROVIDERS_PER_LEAD));
