@@ -1,7 +1,12 @@
 import { uuidv7 } from '../db/ids.js';
 import { statementName, type Pool, type Tx } from '../db/pool.js';
-import { ANNOUNCE_EVENT_WRITER } from '../events/events.sql.js';
-import type { CapCounter, CapCounterKeys } from '../db/locks.sql.js';
+import { appendEventsCtes, eventValues } from '../events/events.sql.js';
+import {
+  capCounters,
+  toCapCounters,
+  type CapCounter,
+  type CapCounterKeys,
+} from '../db/locks.sql.js';
 import type { AllocationRow, NewEvent, Role } from '../contracts/index.js';
 import {
   CAP_PERIODS,
@@ -137,16 +142,7 @@ export async function writeAllocations(
          SELECT lead_id, $1, $6, outcome, from_backlog, duplicate_of, decisions
            FROM unnest($14::uuid[], $15::text[], $16::boolean[], $17::uuid[], $18::jsonb[])
              AS a(lead_id, outcome, from_backlog, duplicate_of, decisions)),
-       ${ANNOUNCE_EVENT_WRITER},
-       event_input AS (
-         SELECT type, payload, ord
-           FROM unnest($19::text[], $20::jsonb[]) WITH ORDINALITY AS e(type, payload, ord)),
-       -- As appendEvents: ids drawn after the writer is announced, in the batch's order.
-       announced_events AS (
-         INSERT INTO events (id, type, payload)
-         SELECT nextval('events_id_seq'), event_input.type, event_input.payload
-           FROM announce, event_input
-          ORDER BY event_input.ord)
+       ${appendEventsCtes('$19', '$20')}
      UPDATE allocation_state SET pool_pointer = $21 WHERE service_id = $1
      RETURNING (SELECT count(*)::int FROM queued) AS queued`,
     values: [
@@ -169,8 +165,7 @@ export async function writeAllocations(
       batch.attempts.map((attempt) => attempt.fromBacklog),
       batch.attempts.map((attempt) => attempt.duplicateOf),
       batch.attempts.map((attempt) => JSON.stringify(attempt.decisions)),
-      events.map((event) => event.type),
-      events.map((event) => JSON.stringify(event.payload)),
+      ...eventValues(events),
       pointer,
     ],
   });
@@ -203,16 +198,11 @@ export async function countCapUsage(
 ): Promise<Map<number, CapUsage>> {
   const keys = counterKeys(starts);
   if (keys[0].length === 0) return usageOf(starts, []);
-  const { rows } = await db.query<{ provider_id: number; period: CapPeriod; used: number }>(
-    `SELECT u.provider_id, u.period, u.used
-       FROM unnest($1::int[], $2::text[], $3::timestamptz[]) AS s(provider_id, period, period_start)
-       JOIN provider_cap_usage u USING (provider_id, period, period_start)`,
+  const { rows } = await db.query<{ counters: [number, CapPeriod, number][] }>(
+    `SELECT ${capCounters(1)}`,
     keys,
   );
-  return usageOf(
-    starts,
-    rows.map((row) => ({ providerId: row.provider_id, period: row.period, used: row.used })),
-  );
+  return usageOf(starts, toCapCounters(rows[0]?.counters));
 }
 
 /** Each provider of `starts` with its counters (a period without a counter row has had none). */

@@ -172,7 +172,8 @@ const CAP_COUNTERS = `(SELECT coalesce(jsonb_agg(jsonb_build_array(u.provider_id
             AS k(provider_id, period, period_start)
      JOIN provider_cap_usage u USING (provider_id, period, period_start)) AS counters`;
 
-function capCounters(first: number): string {
+/** The counters' select expression (column `counters`), its keys in parameters `$first`… */
+export function capCounters(first: number): string {
   return CAP_COUNTERS.replace('$COUNTER_IDS', `$${first}`)
     .replace('$COUNTER_PERIODS', `$${first + 1}`)
     .replace('$COUNTER_STARTS', `$${first + 2}`);
@@ -184,17 +185,15 @@ export interface LockedLeads {
   counters: CapCounter[];
 }
 
+/** What `capCounters` read, as counters. */
+export function toCapCounters(raw: [number, CapPeriod, number][] | undefined): CapCounter[] {
+  return (raw ?? []).map(([providerId, period, used]) => ({ providerId, period, used }));
+}
+
 function lockedLeads(
   rows: (LockedLeadRow & { counters: [number, CapPeriod, number][] })[],
 ): LockedLeads {
-  return {
-    leads: rows.map(toLockedLead),
-    counters: (rows[0]?.counters ?? []).map(([providerId, period, used]) => ({
-      providerId,
-      period,
-      used,
-    })),
-  };
+  return { leads: rows.map(toLockedLead), counters: toCapCounters(rows[0]?.counters) };
 }
 
 /** Step 3: the leads among `ids` that exist, with what the routing rules read of them. */

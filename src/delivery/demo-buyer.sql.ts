@@ -1,5 +1,8 @@
 import type { Pool } from '../db/pool.js';
 
+/** An endpoint the demo buyer of some start built (any host and port), as a SQL literal. */
+const DEMO_URL = String.raw`'^http://[^/]+/api/demo/buyer/\d+$'`;
+
 /**
  * Points each of `providerIds` at `${baseUrl}/api/demo/buyer/<id>`, signed with `secret`, when
  * it has no endpoint or still has the demo buyer of an earlier start (whose port and secret
@@ -18,7 +21,7 @@ export async function connectDemoBuyer(
      SELECT p.id, $2 || '/api/demo/buyer/' || p.id, $3
        FROM providers p LEFT JOIN provider_delivery c ON c.provider_id = p.id
       WHERE p.id = ANY($1::int[])
-        AND (c.provider_id IS NULL OR c.url ~ '^http://[^/]+/api/demo/buyer/\\d+$')
+        AND (c.provider_id IS NULL OR c.url ~ ${DEMO_URL})
      ON CONFLICT (provider_id) DO UPDATE
        SET url = EXCLUDED.url, signing_secret = EXCLUDED.signing_secret,
            consecutive_failures = 0, paused_at = NULL, next_probe_at = NULL, updated_at = now()
@@ -32,7 +35,7 @@ export async function connectDemoBuyer(
 export async function selectDemoBuyerSecret(pool: Pool): Promise<string | null> {
   const { rows } = await pool.query<{ signing_secret: string }>(
     `SELECT signing_secret FROM provider_delivery
-      WHERE url ~ '^http://[^/]+/api/demo/buyer/\\d+$' AND signing_secret IS NOT NULL
+      WHERE url ~ ${DEMO_URL} AND signing_secret IS NOT NULL
       ORDER BY updated_at DESC LIMIT 1`,
   );
   return rows[0]?.signing_secret ?? null;

@@ -20,6 +20,29 @@ export const ANNOUNCE_EVENT_WRITER = `announce AS (
              (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_id_seq)))`;
 
 /**
+ * The CTEs that insert a list of events, for a statement that writes other rows too: the
+ * writer's announcement, then `appended_events` (RETURNING id), ids drawn in the list's order.
+ * `$types` and `$payloads` are the placeholders of `eventValues(events)`.
+ */
+export function appendEventsCtes(types: string, payloads: string): string {
+  return `${ANNOUNCE_EVENT_WRITER},
+    event_input AS (
+      SELECT type, payload, ord
+        FROM unnest(${types}::text[], ${payloads}::jsonb[]) WITH ORDINALITY AS e(type, payload, ord)),
+    appended_events AS (
+      INSERT INTO events (id, type, payload)
+      SELECT nextval('events_id_seq'), event_input.type, event_input.payload
+        FROM announce, event_input
+       ORDER BY event_input.ord
+      RETURNING id)`;
+}
+
+/** The two parameters appendEventsCtes reads: the events' types and their JSON payloads. */
+export function eventValues(events: NewEvent[]): [string[], string[]] {
+  return [events.map((event) => event.type), events.map((event) => JSON.stringify(event.payload))];
+}
+
+/**
  * Appends events inside the caller's transaction and announces them on `committed` once it
  * commits. No NOTIFY here: PostgreSQL serialises the commits of notifying transactions on one
  * lock (bench/: Lock:object 11–18 % of backend time), so the hub sends a single coalesced
@@ -32,17 +55,9 @@ export async function appendEvents(
 ): Promise<number[]> {
   if (events.length === 0) return [];
   const { rows } = await tx.query<{ ids: number[] }>(
-    `WITH ${ANNOUNCE_EVENT_WRITER},
-          input AS (SELECT type, payload, ord
-                      FROM unnest($1::text[], $2::jsonb[]) WITH ORDINALITY AS e(type, payload, ord)),
-          inserted AS (
-            INSERT INTO events (id, type, payload)
-            SELECT nextval('events_id_seq'), input.type, input.payload
-              FROM announce, input
-             ORDER BY input.ord
-            RETURNING id)
-     SELECT array_agg(id ORDER BY id) AS ids FROM inserted`,
-    [events.map((event) => event.type), events.map((event) => JSON.stringify(event.payload))],
+    `WITH ${appendEventsCtes('$1', '$2')}
+     SELECT array_agg(id ORDER BY id) AS ids FROM appended_events`,
+    eventValues(events),
   );
   afterCommit(tx, () => committed.announce());
   return rows[0]?.ids ?? [];
