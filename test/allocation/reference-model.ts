@@ -26,8 +26,10 @@ export type ModelOutcome =
 
 const DAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
+// When clocks go back, the local hour 01:00 happens twice; each is an hour of its own (the offset
+// tells them apart), so an hour cap never spans 120 minutes.
 function sameHour(a: DateTime, b: DateTime): boolean {
-  return sameDay(a, b) && a.hour === b.hour;
+  return sameDay(a, b) && a.hour === b.hour && a.offset === b.offset;
 }
 function sameDay(a: DateTime, b: DateTime): boolean {
   return a.year === b.year && a.month === b.month && a.day === b.day;

@@ -146,6 +146,36 @@ describe('calendar caps', () => {
     const rejected = await lead();
     expect(rejected.body.skipped).toEqual([{ providerId: 5, reason: 'cap_day' }]);
   }, 60_000);
+
+  it('count the local hour that happens twice when clocks go back as two hours', async () => {
+    let now = Date.parse('2026-10-25T00:10:00Z'); // 03:10 EEST in Riga; at 04:00 back to 03:00
+    const { apps } = await fresh(1, () => new Date(now), NO_SHEDDING);
+    const app = apps[0]!;
+    expect((await patch(app, '/api/services/2', { providersPerLead: 1, pool: [] })).status).toBe(
+      200,
+    );
+    expect(
+      (
+        await patch(app, '/api/providers/5', {
+          timezone: 'Europe/Riga',
+          caps: { hour: 1 },
+          quota: 100,
+          remainingQuota: 100,
+        })
+      ).status,
+    ).toBe(200);
+    const at = async (iso: string, statuses: number[]): Promise<void> => {
+      now = Date.parse(iso);
+      const got: number[] = [];
+      for (let index = 0; index < statuses.length; index++)
+        got.push((await requestService(app, 2)).status);
+      expect(got, iso).toEqual(statuses);
+    };
+    await at('2026-10-25T00:10:00Z', [201, 409]); // 03:10 EEST
+    await at('2026-10-25T00:59:00Z', [409]); // 03:59 EEST
+    await at('2026-10-25T01:00:00Z', [201, 409]); // 03:00 EET: the second 03:00 hour
+    await at('2026-10-25T02:00:00Z', [201]); // 04:00 EET
+  }, 60_000);
 });
 
 describe('cap counters (issue 13)', () => {
