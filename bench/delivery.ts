@@ -8,6 +8,7 @@ import {
   pendingDeliveries,
   releaseBacklog,
 } from './delivery.sql.js';
+import { configSchema } from '../src/config.js';
 import { allocateBody } from './lead.js';
 import { drive, type LoadResult, type LoadSpec } from './load.js';
 import { driveWrk } from './load-wrk.js';
@@ -27,8 +28,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The backlog the drain phase empties: 33,334 leads × 3 providers. */
 const BACKLOG_DELIVERIES = 100_000;
 const PROVIDERS_PER_LEAD = 3;
-// The server's DELIVERY_CONCURRENCY unless --server-env sets it (src/config.ts).
-const DEFAULT_CONCURRENCY = 16;
 // Longest wait for deliveries to catch up after a load, or for the backlog to drain.
 const SETTLE_TIMEOUT_MS = 300_000;
 
@@ -203,7 +202,10 @@ async function measureCeiling(
  */
 export async function delivery(context: BenchContext): Promise<ScenarioResult> {
   const { options, monitor } = context;
-  const concurrency = Number(options.serverEnv.DELIVERY_CONCURRENCY ?? DEFAULT_CONCURRENCY);
+  // The server's own default unless --server-env sets it.
+  const concurrency = configSchema.shape.DELIVERY_CONCURRENCY.parse(
+    options.serverEnv.DELIVERY_CONCURRENCY,
+  );
   context.progress('delivery: receiver in its own process');
   const receiver = await startReceiver();
   context.loadGeneratorPids.add(receiver.pid);

@@ -104,7 +104,7 @@ export const configSchema = z.object({
   // this instance wakes it at once.
   DELIVERY_POLL_MS: z.coerce.number().int().min(10).default(1000),
   // Sends in flight per instance; 0: this instance never delivers.
-  DELIVERY_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(16),
+  DELIVERY_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(32),
   // On shutdown, how long in-flight sends may finish; the rest are re-sent after their lease.
   DELIVERY_DRAIN_MS: z.coerce.number().int().min(0).default(10_000),
   // "Send a test lead" answers are deleted once older than this (hourly sweep).

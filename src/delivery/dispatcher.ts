@@ -158,12 +158,15 @@ export class Dispatcher {
       }
       while (this.running) {
         this.sendReady();
-        // Enough claimed to refill every slot (a claim per freed slot would be a statement per
-        // row), or too many outcomes waiting to be recorded.
-        if (this.ready.length >= this.options.concurrency) break;
+        // Enough claimed to keep every slot busy while the next claim runs, or too many outcomes
+        // waiting to be recorded. Claiming again only once fewer rows than slots were left
+        // starved the slots while each claim ran: ~15 % of a drain's time, and deliveries fell
+        // behind allocation at load (bench: lag p99 2.8 s → 0.7–1.0 s, drain +7 %).
+        const size = this.claimSize();
+        if (this.ready.length >= Math.max(this.options.concurrency, size / 2)) break;
         if (this.recorder.pending >= MAX_UNRECORDED) break;
         // Slow sends keep claimSize at `concurrency`: then, as before, only free slots claim.
-        const wanted = this.claimSize() - this.ready.length - this.inFlight.size;
+        const wanted = size - this.ready.length - this.inFlight.size;
         if (wanted <= 0) break;
         const claimed = await claimDueDeliveries(this.pool, wanted, LEASE_MARGIN_MS);
         const claimedAt = Date.now();
