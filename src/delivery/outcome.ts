@@ -136,14 +136,18 @@ export function classify(
   };
 }
 
+/** The buyer answered (delivered or rejected): the endpoint works, whatever it said. */
+export function answered(outcome: AttemptOutcome): boolean {
+  return outcome === 'delivered' || outcome === 'rejected';
+}
+
 /** A provider's health after one attempt: delivered or rejected means the endpoint answers. */
 export function nextHealth(
   current: { consecutiveFailures: number; paused: boolean },
   outcome: AttemptOutcome,
   pauseAfter: number,
 ): { consecutiveFailures: number; change: 'pause' | 'resume' | 'keep' } {
-  const answered = outcome === 'delivered' || outcome === 'rejected';
-  if (answered) {
+  if (answered(outcome)) {
     return { consecutiveFailures: 0, change: current.paused ? 'resume' : 'keep' };
   }
   const consecutiveFailures = current.consecutiveFailures + 1;

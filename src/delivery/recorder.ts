@@ -5,12 +5,13 @@ import { transaction, type Pool } from '../db/pool.js';
 import type { EventsCommitted } from '../events/events-committed.js';
 import { appendEvents } from '../events/events.sql.js';
 import {
+  recordAnsweredAttempts,
   recordAttempts,
   updateDeliveryHealth,
   type AttemptRecord,
   type HealthChange,
 } from './delivery.sql.js';
-import { nextHealth } from './outcome.js';
+import { answered, nextHealth } from './outcome.js';
 
 /** One attempt's outcome as the dispatcher hands it over, with what its events name. */
 export interface FinishedAttempt extends AttemptRecord {
@@ -42,6 +43,22 @@ const FINAL_EVENT = {
   rejected: 'delivery.rejected',
   failed: 'delivery.failed',
 } as const;
+
+/** The event of a delivery that reached a final state with this attempt. */
+function finalEvent(attempt: FinishedAttempt): NewEvent {
+  if (attempt.outcome === 'retry') throw new Error('a retry is no final state');
+  return {
+    type: FINAL_EVENT[attempt.outcome],
+    payload: {
+      deliveryId: attempt.deliveryId,
+      leadId: attempt.leadId,
+      providerId: attempt.providerId,
+      attempts: attempt.attempt,
+      statusCode: attempt.statusCode,
+      error: attempt.error,
+    },
+  };
+}
 
 /**
  * Records attempts in batches: whatever finished while the previous batch was being written
@@ -104,31 +121,32 @@ export class AttemptRecorder {
     const providerIds = [...new Set(attempts.map((attempt) => attempt.providerId))].sort(
       (a, b) => a - b,
     );
+    if (attempts.every((attempt) => answered(attempt.outcome))) {
+      const changed = await recordAnsweredAttempts(
+        this.pool,
+        attempts,
+        providerIds,
+        attempts.map(finalEvent),
+      );
+      if (changed) {
+        if (changed.size > 0) this.committed.announce();
+        this.logger.debug({ attempts: attempts.length }, 'delivery attempts recorded');
+        return;
+      }
+    }
     const failingIds = [
       ...new Set(
         attempts
-          .filter((attempt) => attempt.outcome === 'retry' || attempt.outcome === 'failed')
+          .filter((attempt) => !answered(attempt.outcome))
           .map((attempt) => attempt.providerId),
       ),
     ];
     await transaction(this.pool, async (tx) => {
       const health = await lockDeliveryHealth(tx, providerIds, failingIds);
       const changed = await recordAttempts(tx, attempts);
-      const events: NewEvent[] = [];
-      for (const attempt of attempts) {
-        if (attempt.outcome === 'retry' || !changed.has(attempt.deliveryId)) continue;
-        events.push({
-          type: FINAL_EVENT[attempt.outcome],
-          payload: {
-            deliveryId: attempt.deliveryId,
-            leadId: attempt.leadId,
-            providerId: attempt.providerId,
-            attempts: attempt.attempt,
-            statusCode: attempt.statusCode,
-            error: attempt.error,
-          },
-        });
-      }
+      const events: NewEvent[] = attempts
+        .filter((attempt) => attempt.outcome !== 'retry' && changed.has(attempt.deliveryId))
+        .map(finalEvent);
       const changes: HealthChange[] = [];
       for (const providerId of providerIds) {
         const before = health.get(providerId);

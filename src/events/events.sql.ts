@@ -22,13 +22,15 @@ export const ANNOUNCE_EVENT_WRITER = `announce AS (
 /**
  * The CTEs that insert a list of events, for a statement that writes other rows too: the
  * writer's announcement, then `appended_events` (RETURNING id), ids drawn in the list's order.
- * `$types` and `$payloads` are the placeholders of `eventValues(events)`.
+ * `$types` and `$payloads` are the placeholders of `eventValues(events)`; `where` may keep only
+ * some of them, by their 1-based position `ord` (events of the rows the statement changed).
  */
-export function appendEventsCtes(types: string, payloads: string): string {
+export function appendEventsCtes(types: string, payloads: string, where = ''): string {
   return `${ANNOUNCE_EVENT_WRITER},
     event_input AS (
       SELECT type, payload, ord
-        FROM unnest(${types}::text[], ${payloads}::jsonb[]) WITH ORDINALITY AS e(type, payload, ord)),
+        FROM unnest(${types}::text[], ${payloads}::jsonb[]) WITH ORDINALITY AS e(type, payload, ord)
+       ${where}),
     appended_events AS (
       INSERT INTO events (id, type, payload)
       SELECT nextval('events_id_seq'), event_input.type, event_input.payload

@@ -78,6 +78,36 @@ describe('delivery outcomes (SPEC §9)', () => {
       `SELECT count(*)::int AS n FROM events WHERE type = 'delivery.succeeded'`,
     );
     expect(rows[0].n).toBe(1);
+    // The answer after two failures cleared the provider's count of them.
+    const health = await db.pool.query(
+      'SELECT consecutive_failures FROM provider_delivery WHERE provider_id = 1',
+    );
+    expect(health.rows[0].consecutive_failures).toBe(0);
+    // The next lead goes to a healthy provider: one statement records it, with its event.
+    const nextLeadId = await allocate(app, { firstName: 'Grace' });
+    const next = await settled(app, nextLeadId);
+    expect(next).toMatchObject({ status: 'delivered', attempts: 1 });
+    const succeeded = await db.pool.query(
+      `SELECT payload FROM events WHERE type = 'delivery.succeeded' ORDER BY id`,
+    );
+    expect(succeeded.rows.map((row) => row.payload)).toEqual([
+      {
+        deliveryId: delivery.id,
+        leadId,
+        providerId: 1,
+        attempts: 3,
+        statusCode: 200,
+        error: null,
+      },
+      {
+        deliveryId: next.id,
+        leadId: nextLeadId,
+        providerId: 1,
+        attempts: 1,
+        statusCode: 200,
+        error: null,
+      },
+    ]);
     // A delivered delivery is not retried by hand.
     expect((await call(app, 'POST', `/api/deliveries/${delivery.id}/retry`)).status).toBe(409);
   });
