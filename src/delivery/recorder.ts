@@ -21,6 +21,8 @@ export interface FinishedAttempt extends AttemptRecord {
 
 interface Waiting {
   attempt: FinishedAttempt;
+  /** When it was handed over (Date.now()). */
+  at: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -37,6 +39,12 @@ const MAX_WRITERS = 3;
 // more per delivery (bench/delivery-cost.ts: ~134 µs in batches of 20, ~70 µs in batches of
 // 200), so while one writer keeps up, its batches are left to grow.
 const PARALLEL_AFTER = 64;
+// How long an outcome may wait for others to share its batch (unless PARALLEL_AFTER wait
+// already). Once a batch of healthy providers became one statement, a writer kept up with
+// every few outcomes: a drain wrote ~7 per statement, ~1,000 commits/s, and the server spent
+// a fifth of its time in the socket writes of those statements (bench, --profile). Their
+// sends are done; only the record waits, its row still leased.
+const GATHER_MS = 10;
 
 const FINAL_EVENT = {
   delivered: 'delivery.succeeded',
@@ -70,6 +78,8 @@ function finalEvent(attempt: FinishedAttempt): NewEvent {
 export class AttemptRecorder {
   private queue: Waiting[] = [];
   private readonly writers = new Set<Promise<void>>();
+  /** Ends the wait of the writer gathering a batch, if one is. */
+  private gathered: (() => void) | undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -88,7 +98,11 @@ export class AttemptRecorder {
   /** Resolves once the attempt is committed; rejects if its batch failed (its lease expires). */
   record(attempt: FinishedAttempt): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ attempt, resolve, reject });
+      this.queue.push({ attempt, at: Date.now(), resolve, reject });
+      if (this.gathered) {
+        if (this.queue.length >= PARALLEL_AFTER) this.gathered();
+        return;
+      }
       const more = this.writers.size < MAX_WRITERS && this.queue.length >= PARALLEL_AFTER;
       if (this.writers.size === 0 || more) {
         const writer: Promise<void> = this.writeAll().finally(() => this.writers.delete(writer));
@@ -103,9 +117,9 @@ export class AttemptRecorder {
   }
 
   private async writeAll(): Promise<void> {
-    // Yield once, so attempts handed over in the same tick join this batch.
-    await Promise.resolve();
-    while (this.queue.length > 0) {
+    for (;;) {
+      await this.gather();
+      if (this.queue.length === 0) return;
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
         await this.write(batch.map((waiting) => waiting.attempt));
@@ -115,6 +129,28 @@ export class AttemptRecorder {
       }
       this.written();
     }
+  }
+
+  /**
+   * Waits until the oldest outcome waiting is GATHER_MS old or PARALLEL_AFTER wait, for one
+   * writer at a time; the others (and a full queue) only yield, so attempts handed over in the
+   * same tick join the batch.
+   */
+  private async gather(): Promise<void> {
+    const oldest = this.queue[0];
+    const wait = oldest ? GATHER_MS - (Date.now() - oldest.at) : 0;
+    if (this.gathered || wait <= 0 || this.queue.length >= PARALLEL_AFTER) {
+      await Promise.resolve();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.gathered?.(), wait);
+      this.gathered = () => {
+        clearTimeout(timer);
+        this.gathered = undefined;
+        resolve();
+      };
+    });
   }
 
   private async write(attempts: FinishedAttempt[]): Promise<void> {
