@@ -138,7 +138,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
         tags: ['configuring'],
         summary: 'Re-queue every failed (or rejected) delivery of a provider',
         body: bulkRetry,
-        response: { 200: bulkRetryAnswer, 400: errorBody },
+        response: { 200: bulkRetryAnswer, 400: errorBody, 404: errorBody, 409: errorBody },
       },
     },
     async (request) => {

@@ -103,6 +103,15 @@ export class DeliveryTestService {
   }
 }
 
+/** A re-queue of a provider without an endpoint: its deliveries would wait forever. */
+function noEndpoint(): AppError {
+  return new AppError(409, 'conflict', {
+    details: [
+      { path: 'delivery', message: 'the provider has no delivery endpoint: set one, then retry' },
+    ],
+  });
+}
+
 /** An operator's re-queues of failed or rejected deliveries, each with its audit row. */
 export class DeliveryRetries {
   constructor(private readonly pool: Pool) {}
@@ -114,6 +123,7 @@ export class DeliveryRetries {
       if (!before) throw new NotFound('delivery_not_found');
       const queued = await requeueDelivery(tx, id);
       if (!queued) {
+        if (before.status === 'failed' || before.status === 'rejected') throw noEndpoint();
         throw new AppError(409, 'conflict', {
           details: [{ path: 'status', message: `a ${before.status} delivery cannot be retried` }],
         });
@@ -137,7 +147,10 @@ export class DeliveryRetries {
     actor: string,
   ): Promise<number> {
     return transaction(this.pool, async (tx) => {
+      if (!(await providerExists(tx, providerId))) throw new NotFound('provider_not_found');
       const requeued = await requeueProviderDeliveries(tx, providerId, status);
+      // Re-queued rows would wait forever: nothing claims a delivery without an endpoint.
+      if (requeued === 0 && !(await selectStoredDelivery(tx, providerId))) throw noEndpoint();
       await insertAudit(tx, {
         actor,
         action: 'delivery.bulk_retried',

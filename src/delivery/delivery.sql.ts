@@ -362,8 +362,8 @@ export async function selectStoredDelivery(
   return row ? toDeliveryConfig(row) : null;
 }
 
-export async function providerExists(pool: Pool, providerId: number): Promise<boolean> {
-  const { rows } = await pool.query('SELECT 1 FROM providers WHERE id = $1', [providerId]);
+export async function providerExists(db: Pool | Tx, providerId: number): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM providers WHERE id = $1', [providerId]);
   return rows.length > 0;
 }
 

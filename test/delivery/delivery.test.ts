@@ -365,12 +365,27 @@ describe('what a hostile buyer or a racing operator cannot do (second hostile ru
     const failed = await settled(app, await allocate(app));
     expect(failed.status).toBe('failed');
     await call(app, 'PATCH', '/api/providers/1', { delivery: null });
-    expect((await call(app, 'POST', `/api/deliveries/${failed.id}/retry`)).status).toBe(409);
+    const noEndpoint = {
+      error: 'conflict',
+      details: [
+        { path: 'delivery', message: 'the provider has no delivery endpoint: set one, then retry' },
+      ],
+    };
+    const one = await call(app, 'POST', `/api/deliveries/${failed.id}/retry`);
+    expect(one.status).toBe(409);
+    expect(one.body).toMatchObject(noEndpoint);
     const bulk = await call(app, 'POST', '/api/deliveries/retry', {
       providerId: 1,
       status: 'failed',
     });
-    expect(bulk.body).toEqual({ ok: true, requeued: 0 });
+    expect(bulk.status).toBe(409);
+    expect(bulk.body).toMatchObject(noEndpoint);
     expect((await deliveryOf(app, failed.leadId)).status).toBe('failed');
+    const unknown = await call(app, 'POST', '/api/deliveries/retry', {
+      providerId: 999,
+      status: 'failed',
+    });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ error: 'provider_not_found' });
   });
 });
