@@ -320,7 +320,9 @@ export async function requeueDelivery(db: Pool | Tx, id: string): Promise<Delive
   const { rows } = await db.query<DeliveryRow>(
     `UPDATE deliveries
         SET status = 'pending', next_attempt_at = now(), attempts_base = attempts,
-            updated_at = now()
+            -- The last answer was the one it gave up on: "pending · gave up after 3 attempts"
+            -- read as a contradiction. The attempts keep every answer.
+            last_status_code = NULL, last_error = NULL, updated_at = now()
       WHERE id = $1 AND status IN ('failed', 'rejected')
         -- Without an endpoint it would wait forever: nothing claims it.
         AND EXISTS (SELECT 1 FROM provider_delivery pd WHERE pd.provider_id = deliveries.provider_id)
@@ -339,7 +341,9 @@ export async function requeueProviderDeliveries(
   const { rowCount } = await db.query(
     `UPDATE deliveries
         SET status = 'pending', next_attempt_at = now(), attempts_base = attempts,
-            updated_at = now()
+            -- The last answer was the one it gave up on: "pending · gave up after 3 attempts"
+            -- read as a contradiction. The attempts keep every answer.
+            last_status_code = NULL, last_error = NULL, updated_at = now()
       WHERE provider_id = $1 AND status = $2
         AND EXISTS (SELECT 1 FROM provider_delivery pd WHERE pd.provider_id = $1)`,
     [providerId, status],

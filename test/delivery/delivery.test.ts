@@ -152,7 +152,11 @@ describe('delivery outcomes (SPEC §9)', () => {
     afterTest(() => back.close());
     const retried = await call(app, 'POST', `/api/deliveries/${failed.id}/retry`);
     expect(retried.status).toBe(200);
-    expect(retried.body.status).toBe('pending');
+    expect(retried.body).toMatchObject({
+      status: 'pending',
+      lastError: null,
+      lastStatusCode: null,
+    });
     const delivered = await settled(app, leadId);
     expect(delivered.status).toBe('delivered');
     expect(delivered.attempts).toBe(4);

@@ -80,8 +80,12 @@ describe('delivery through the dashboard', () => {
 
     await editor.getByRole('button', { name: 'Add endpoint' }).click();
     await page.getByText('Delivery endpoint of P1: delivering').waitFor();
-    // Saved values come back hidden; saving again unchanged keeps the buyer's key.
+    // The save says so, and the test lead's answer stays (the editor was re-mounted on the
+    // saved endpoint, which wiped both).
     const saved = page.getByTestId('delivery-editor-1');
+    await saved.getByText('Saved').waitFor();
+    await saved.getByTestId('test-answer').getByText('HTTP 200').waitFor();
+    // Saved values come back hidden; saving again unchanged keeps the buyer's key.
     await expect.poll(() => saved.getByLabel('Header 1 value').inputValue()).toBe('');
     await saved.getByRole('button', { name: 'Save endpoint' }).click();
     await saved.getByText('Saved').waitFor();

@@ -1,6 +1,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { useDeliveries, useRetryProviderDeliveries } from '../../api/deliveries.js';
 import { useProviders } from '../../api/providers.js';
+import { nextAttemptText } from './nextAttempt.js';
 import type { DeliveryStatus, ProviderView } from '../../../../src/contracts/index.js';
 import { StatusBadge } from '../../components/Badges.js';
 import { Button } from '../../components/Button.js';
@@ -211,7 +212,10 @@ export function DeliveriesPage() {
                 </td>
                 <td className="hidden px-3 py-2 align-top text-slate-700 tabular-nums lg:table-cell">
                   {delivery.nextAttemptAt
-                    ? formatDateTime(delivery.nextAttemptAt)
+                    ? nextAttemptText(
+                        delivery,
+                        providers.data?.find((provider) => provider.id === delivery.providerId),
+                      )
                     : delivery.deliveredAt
                       ? formatDateTime(delivery.deliveredAt)
                       : '—'}

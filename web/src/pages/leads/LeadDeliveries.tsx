@@ -4,6 +4,7 @@ import { StatusBadge } from '../../components/Badges.js';
 import { formatDateTime } from '../../format.js';
 import { AttemptLog } from '../deliveries/AttemptLog.js';
 import { RetryButton } from '../deliveries/RetryButton.js';
+import { nextAttemptText } from '../deliveries/nextAttempt.js';
 
 /**
  * Each delivery of a lead: to whom, how it stands, and every attempt with the buyer's answer.
@@ -18,8 +19,8 @@ export function LeadDeliveries({
   allocated: boolean;
 }) {
   const providers = useProviders();
-  const name = (id: number): string =>
-    providers.data?.find((provider) => provider.id === id)?.name ?? `Provider #${id}`;
+  const providerOf = (id: number) => providers.data?.find((provider) => provider.id === id);
+  const name = (id: number): string => providerOf(id)?.name ?? `Provider #${id}`;
   if (deliveries.length === 0) {
     return (
       <p className="text-sm text-slate-600">
@@ -47,7 +48,9 @@ export function LeadDeliveries({
             </span>
             {delivery.nextAttemptAt && (
               <span className="text-slate-600">
-                next attempt {formatDateTime(delivery.nextAttemptAt)}
+                {providerOf(delivery.providerId)?.deliveryState === 'paused'
+                  ? nextAttemptText(delivery, providerOf(delivery.providerId))
+                  : `next attempt ${formatDateTime(delivery.nextAttemptAt)}`}
               </span>
             )}
             {delivery.deliveredAt && (

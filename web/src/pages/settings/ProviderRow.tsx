@@ -193,7 +193,7 @@ export function ProviderRow({ provider, services }: ProviderRowProps) {
           </p>
         )}
       </form>
-      {PROVIDER_EDITORS.map(({ key, title, summary, version, Editor }) => (
+      {PROVIDER_EDITORS.map(({ key, title, summary, Editor }) => (
         <details
           key={key}
           data-testid={`provider-editor-${key}`}
@@ -204,7 +204,7 @@ export function ProviderRow({ provider, services }: ProviderRowProps) {
             <span className="font-normal break-all text-slate-700">{summary(provider)}</span>
           </summary>
           <div className="pt-3">
-            <Editor key={version(provider)} provider={provider} />
+            <Editor provider={provider} />
           </div>
         </details>
       ))}

@@ -10,8 +10,10 @@ export interface ProviderEditor {
   /** The fold-out's title for a provider, and a one-line summary of its current state. */
   title(provider: ProviderView): string;
   summary(provider: ProviderView): string;
-  /** Re-mounted whenever `version(provider)` changes, so it starts from what was saved. */
-  version(provider: ProviderView): string;
+  /**
+   * Not re-mounted when the provider changes: a remount after the editor's own save wiped its
+   * "Saved" and the test lead's answer. An editor sets its form from what its save returned.
+   */
   Editor: ComponentType<{ provider: ProviderView }>;
 }
 
@@ -25,7 +27,6 @@ export const PROVIDER_EDITORS: ProviderEditor[] = [
     title: (provider) => `Delivery endpoint of ${provider.name}`,
     summary: (provider) =>
       `${DELIVERY_SUMMARY[provider.deliveryState]}${provider.delivery ? ` · ${provider.delivery.url}` : ''}`,
-    version: (provider) => JSON.stringify(provider.delivery),
     Editor: DeliveryEditor,
   },
 ];
