@@ -83,16 +83,18 @@ function recordValues(records: AttemptRecord[]): unknown[] {
 
 /**
  * Records a batch of attempts in the caller's transaction (which holds the delivery health of
- * their providers). Returns the ids of the deliveries that changed.
+ * their providers). Returns the attempts that moved their delivery on, by position in
+ * `records`: of a stale send and the newer send of one delivery in the same batch, only the
+ * newer one (a set of delivery ids gave the stale one a final event too).
  */
-export async function recordAttempts(tx: Tx, records: AttemptRecord[]): Promise<Set<string>> {
-  const { rows } = await tx.query<{ id: string }>({
+export async function recordAttempts(tx: Tx, records: AttemptRecord[]): Promise<Set<number>> {
+  const { rows } = await tx.query<{ ord: string }>({
     // Named, so each connection plans it once (see claimDueDeliveries).
     name: statementName(tx, 'record-attempts'),
-    text: `WITH ${recordAttemptsCtes()} SELECT id FROM changed`,
+    text: `WITH ${recordAttemptsCtes()} SELECT ord FROM changed`,
     values: recordValues(records),
   });
-  return new Set(rows.map((row) => row.id));
+  return new Set(rows.map((row) => Number(row.ord) - 1));
 }
 
 /**

@@ -181,7 +181,7 @@ export class AttemptRecorder {
       const health = await lockDeliveryHealth(tx, providerIds, failingIds);
       const changed = await recordAttempts(tx, attempts);
       const events: NewEvent[] = attempts
-        .filter((attempt) => attempt.outcome !== 'retry' && changed.has(attempt.deliveryId))
+        .filter((attempt, index) => attempt.outcome !== 'retry' && changed.has(index))
         .map(finalEvent);
       const changes: HealthChange[] = [];
       for (const providerId of providerIds) {
