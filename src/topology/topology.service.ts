@@ -149,6 +149,11 @@ export class TopologyService {
       // Both sides as reads show them: header values and the signing secret masked.
       const after = (await selectProvidersWithDelivery(tx, id, this.clock()))[0]!;
       await appendEvents(tx, this.committed, [
+        // Saving the endpoint clears its health: a resume, like the probe's, for whoever
+        // follows the events.
+        ...(before.deliveryState === 'paused' && after.deliveryState === 'ok'
+          ? [{ type: 'provider.delivery_resumed' as const, payload: { providerId: id } }]
+          : []),
         {
           type: 'provider.updated',
           payload: { provider, change: 'updated', deliveryState: after.deliveryState },

@@ -246,6 +246,30 @@ describe('provider health', () => {
       'provider.delivery_resumed',
     ]);
   });
+  it('saving the endpoint of a paused provider resumes it, with the event', async () => {
+    // No probe during the test: only the save can resume it.
+    const { app, db } = await setup({ DELIVERY_PAUSE_AFTER: '2', DELIVERY_PROBE_MS: '600000' });
+    let up = false;
+    const buyer = await receiver(() => ({ status: up ? 200 : 503 }));
+    await connectP1(app, { url: buyer.url, maxAttempts: 100 });
+    await allocate(app);
+    await expect
+      .poll(async () => (await call(app, 'GET', '/api/providers')).body[0].deliveryState, {
+        timeout: 15_000,
+        interval: 50,
+      })
+      .toBe('paused');
+    up = true;
+    await connectP1(app, { url: buyer.url, maxAttempts: 100 });
+    expect((await call(app, 'GET', '/api/providers')).body[0].deliveryState).toBe('ok');
+    const { rows } = await db.pool.query(
+      `SELECT type, payload FROM events WHERE type LIKE 'provider.delivery_%' ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      { type: 'provider.delivery_paused', payload: { providerId: 1, consecutiveFailures: 2 } },
+      { type: 'provider.delivery_resumed', payload: { providerId: 1 } },
+    ]);
+  });
 });
 
 describe('configuration', () => {
