@@ -252,12 +252,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   // Allocations committed on other instances (say an instance that only delivers, beside
   // instances with DELIVERY_CONCURRENCY=0 that take the requests): their events arrive through
   // the hub's notification within milliseconds, where the poll would wait up to DELIVERY_POLL_MS.
+  // Delivery pauses of every instance reach the dispatcher the same way.
   let stopWakingOnAllocations: (() => void) | undefined;
   app.addHook('onReady', async () => {
     dispatcher.start();
     stopWakingOnAllocations = hub.subscribe({
       deliver: (events) => {
         if (events.some((event) => event.type === 'lead.allocated')) dispatcher.wake();
+        dispatcher.observe(events);
         return true;
       },
       close: () => {},

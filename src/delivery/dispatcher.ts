@@ -70,6 +70,14 @@ export class Dispatcher {
   private backlog = false;
   /** Claimed, waiting for a slot among the sends in flight, oldest first. */
   private readonly ready: { delivery: ClaimedDelivery; claimedAt: number }[] = [];
+  /**
+   * Providers whose delivery paused, and when this instance learned it. Rows claimed before
+   * then were claimed while the provider delivered; sent anyway, they failed against an
+   * endpoint known to be down (and with one attempt left, for good). Rows claimed after are
+   * from a claim that found the provider delivering again, so a missed resume cannot hold
+   * anything back for long.
+   */
+  private readonly pausedAt = new Map<number, number>();
   /** Sends finished since `rateSince`, and the rate they measured last (per ms). */
   private finishedSends = 0;
   private rateSince = Date.now();
@@ -82,7 +90,8 @@ export class Dispatcher {
     private readonly options: DispatcherOptions,
     private readonly random: () => number = Math.random,
   ) {
-    this.recorder = new AttemptRecorder(pool, logger, committed, options, () => {
+    this.recorder = new AttemptRecorder(pool, logger, committed, options, (events) => {
+      this.observe(events);
       if (this.backlog) this.wake();
     });
     this.sender = new DeliverySender(
@@ -98,6 +107,19 @@ export class Dispatcher {
     this.timer = setInterval(() => this.wake(), this.options.pollMs);
     this.timer.unref();
     this.wake();
+  }
+
+  /**
+   * Follows delivery pauses and resumes, this instance's own (from its recorder, at once) and
+   * every instance's (from the event hub).
+   */
+  observe(events: readonly { type: string; payload: unknown }[]): void {
+    for (const event of events) {
+      const { providerId } = event.payload as { providerId?: number };
+      if (providerId === undefined) continue;
+      if (event.type === 'provider.delivery_paused') this.pausedAt.set(providerId, Date.now());
+      else if (event.type === 'provider.delivery_resumed') this.pausedAt.delete(providerId);
+    }
   }
 
   /** Looks for due deliveries now (after an allocation committed, a retry was queued, …). */
@@ -168,8 +190,10 @@ export class Dispatcher {
         // Slow sends keep claimSize at `concurrency`: then, as before, only free slots claim.
         const wanted = size - this.ready.length - this.inFlight.size;
         if (wanted <= 0) break;
-        const claimed = await claimDueDeliveries(this.pool, wanted, LEASE_MARGIN_MS);
+        // When the claim started: it may have read a provider as delivering up to then (and
+        // its rows' leases run from about then).
         const claimedAt = Date.now();
+        const claimed = await claimDueDeliveries(this.pool, wanted, LEASE_MARGIN_MS);
         for (const delivery of claimed) this.ready.push({ delivery, claimedAt });
         this.backlog = claimed.length === wanted;
         this.sendReady();
@@ -192,12 +216,17 @@ export class Dispatcher {
     return Math.min(MAX_CLAIM, Math.max(this.options.concurrency, affordable));
   }
 
-  /** Fills free slots from the claimed rows; rows that waited too long are given back. */
+  /**
+   * Fills free slots from the claimed rows; rows that waited too long, or whose provider paused
+   * since their claim, are given back.
+   */
   private sendReady(): void {
     const stale: ClaimedDelivery[] = [];
     while (this.inFlight.size < this.options.concurrency && this.ready.length > 0) {
       const { delivery, claimedAt } = this.ready.shift()!;
+      const pausedAt = this.pausedAt.get(delivery.providerId);
       if (Date.now() - claimedAt > MAX_QUEUED_MS) stale.push(delivery);
+      else if (pausedAt !== undefined && claimedAt <= pausedAt) stale.push(delivery);
       else this.launch(delivery);
     }
     if (stale.length > 0) void this.giveBack(stale);

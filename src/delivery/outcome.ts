@@ -108,8 +108,9 @@ export function classify(
       };
     }
     error = `HTTP ${statusCode}`;
-    if (!RETRYABLE_STATUSES.has(statusCode) && statusCode < 500) {
-      // 3xx too: redirects are never followed, and a retry would get the same answer.
+    if (!RETRYABLE_STATUSES.has(statusCode) && (statusCode < 500 || statusCode > 599)) {
+      // 3xx too: redirects are never followed, and a retry would get the same answer. A
+      // status past 599 is no HTTP answer at all (a raw `HTTP/1.1 999`), not a server error.
       return { outcome: 'failed', error, retryInMs: null };
     }
     retryAfterMs = parseRetryAfter(result.retryAfter, context.now);

@@ -86,8 +86,8 @@ export class AttemptRecorder {
     private readonly logger: Logger,
     private readonly committed: EventsCommitted,
     private readonly options: { pauseAfter: number; probeMs: number },
-    /** Called after each batch commits (more may be claimed now). */
-    private readonly written: () => void,
+    /** Called after each batch commits (more may be claimed now), with the events it wrote. */
+    private readonly written: (events: readonly NewEvent[]) => void,
   ) {}
 
   /** Attempts handed over and not yet committed. */
@@ -121,13 +121,14 @@ export class AttemptRecorder {
       await this.gather();
       if (this.queue.length === 0) return;
       const batch = this.queue.splice(0, MAX_BATCH);
+      let events: readonly NewEvent[] = [];
       try {
-        await this.write(batch.map((waiting) => waiting.attempt));
+        events = await this.write(batch.map((waiting) => waiting.attempt));
         for (const waiting of batch) waiting.resolve();
       } catch (error) {
         for (const waiting of batch) waiting.reject(error);
       }
-      this.written();
+      this.written(events);
     }
   }
 
@@ -153,7 +154,8 @@ export class AttemptRecorder {
     });
   }
 
-  private async write(attempts: FinishedAttempt[]): Promise<void> {
+  /** Writes one batch; returns the events it wrote (none for a batch of answers alone). */
+  private async write(attempts: FinishedAttempt[]): Promise<readonly NewEvent[]> {
     const providerIds = [...new Set(attempts.map((attempt) => attempt.providerId))].sort(
       (a, b) => a - b,
     );
@@ -167,7 +169,7 @@ export class AttemptRecorder {
       if (changed) {
         if (changed.size > 0) this.committed.announce();
         this.logger.debug({ attempts: attempts.length }, 'delivery attempts recorded');
-        return;
+        return [];
       }
     }
     const failingIds = [
@@ -177,7 +179,7 @@ export class AttemptRecorder {
           .map((attempt) => attempt.providerId),
       ),
     ];
-    await transaction(this.pool, async (tx) => {
+    const written = await transaction(this.pool, async (tx) => {
       const health = await lockDeliveryHealth(tx, providerIds, failingIds);
       const changed = await recordAttempts(tx, attempts);
       const events: NewEvent[] = attempts
@@ -201,8 +203,10 @@ export class AttemptRecorder {
       }
       if (changes.length > 0) await updateDeliveryHealth(tx, changes, this.options.probeMs);
       await appendEvents(tx, this.committed, events);
+      return events;
     });
     this.logger.debug({ attempts: attempts.length }, 'delivery attempts recorded');
+    return written;
   }
 
   /** A provider's health after its attempts of the batch, in order; pause/resume events. */

@@ -22,7 +22,7 @@ describe('outcomes of SPEC §9', () => {
     for (const status of [408, 425, 429, 500, 503]) {
       expect(classify(response(status), context).outcome).toBe('retry');
     }
-    for (const status of [301, 400, 401, 404, 422]) {
+    for (const status of [301, 400, 401, 404, 422, 600, 999]) {
       expect(classify(response(status), context).outcome).toBe('failed');
     }
     expect(classify(response(200, 'no'), { ...context, acceptPattern: '^ok' }).outcome).toBe(
