@@ -107,6 +107,13 @@ describe('delivery through the dashboard', () => {
     await section.getByText('HTTP 200').waitFor();
     await screenshot(page, 'delivery-lead-delivered');
 
+    // The dashboard's rate counts attempts, and says so.
+    await page.goto('/');
+    await page
+      .getByTestId('provider-1-delivery')
+      .getByText('100% of 1 attempt in 60 min')
+      .waitFor();
+
     await page.goto('/deliveries');
     const table = page.getByTestId('deliveries-table');
     await table.locator('tbody tr').first().getByText('delivered').waitFor();

@@ -30,7 +30,9 @@ function DeliveryLine({
   let rate = '';
   if (stats && provider.deliveryState !== 'none') {
     rate = mine
-      ? `${Math.round(mine.rate * 100)}% of ${mine.attempts} in ${stats.windowMinutes} min`
+      ? // Attempts, not leads: "75% of 12" over leads that were all delivered in the end
+        // (retries of a buyer's 503s) read as three leads lost.
+        `${Math.round(mine.rate * 100)}% of ${mine.attempts} ${mine.attempts === 1 ? 'attempt' : 'attempts'} in ${stats.windowMinutes} min`
       : `no sends in ${stats.windowMinutes} min`;
   }
   return (
