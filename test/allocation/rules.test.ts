@@ -9,7 +9,7 @@ import { post, type PostResult, type TestApp } from '../helpers/app.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { useFreshDatabases } from '../helpers/fresh.js';
 import { periodStarts } from '../../src/allocation/calendar.js';
-import type { CapUsage } from '../../src/contracts/rules.js';
+import type { CapUsage, Caps } from '../../src/contracts/rules.js';
 
 const { fresh } = useFreshDatabases();
 // The concurrency tests are about correctness, not load shedding: on a shared 2-core machine
@@ -106,23 +106,19 @@ describe('calendar caps', () => {
     for (const provider of providers) expect(provider.capUsage.day).toBe(used[provider.id] ?? 0);
   }, 60_000);
 
-  it('restart at local midnight of the provider zone on both sides of a DST change', async () => {
-    let now = Date.parse('2026-03-28T21:30:00Z'); // 23:30 in Riga (UTC+2), 28 March
+  /**
+   * Service 2 sends every lead to provider 5 alone, capped in Riga, on a clock the test sets:
+   * `at(iso, statuses)` moves the clock and checks what that many leads are answered.
+   */
+  async function cappedInRiga(start: string, caps: Caps) {
+    let now = Date.parse(start);
     const { apps } = await fresh(1, () => new Date(now), NO_SHEDDING);
     const app = apps[0]!;
     expect((await patch(app, '/api/services/2', { providersPerLead: 1, pool: [] })).status).toBe(
       200,
     );
-    expect(
-      (
-        await patch(app, '/api/providers/5', {
-          timezone: 'Europe/Riga',
-          caps: { day: 2 },
-          quota: 100,
-          remainingQuota: 100,
-        })
-      ).status,
-    ).toBe(200);
+    const changes = { timezone: 'Europe/Riga', caps, quota: 100, remainingQuota: 100 };
+    expect((await patch(app, '/api/providers/5', changes)).status).toBe(200);
     const lead = (): Promise<PostResult> => requestService(app, 2);
     const at = async (iso: string, statuses: number[]): Promise<void> => {
       now = Date.parse(iso);
@@ -130,6 +126,12 @@ describe('calendar caps', () => {
       for (let index = 0; index < statuses.length; index++) got.push((await lead()).status);
       expect(got, iso).toEqual(statuses);
     };
+    return { lead, at };
+  }
+
+  it('restart at local midnight of the provider zone on both sides of a DST change', async () => {
+    // 23:30 in Riga (UTC+2), 28 March
+    const { lead, at } = await cappedInRiga('2026-03-28T21:30:00Z', { day: 2 });
     await at('2026-03-28T21:30:00Z', [201, 201, 409]);
     await at('2026-03-28T21:59:59Z', [409]); // 23:59:59 local: still the 28th
     // Local midnight of the 29th is 22:00Z; the clocks go forward at 03:00 that night, so
@@ -148,29 +150,8 @@ describe('calendar caps', () => {
   }, 60_000);
 
   it('count the local hour that happens twice when clocks go back as two hours', async () => {
-    let now = Date.parse('2026-10-25T00:10:00Z'); // 03:10 EEST in Riga; at 04:00 back to 03:00
-    const { apps } = await fresh(1, () => new Date(now), NO_SHEDDING);
-    const app = apps[0]!;
-    expect((await patch(app, '/api/services/2', { providersPerLead: 1, pool: [] })).status).toBe(
-      200,
-    );
-    expect(
-      (
-        await patch(app, '/api/providers/5', {
-          timezone: 'Europe/Riga',
-          caps: { hour: 1 },
-          quota: 100,
-          remainingQuota: 100,
-        })
-      ).status,
-    ).toBe(200);
-    const at = async (iso: string, statuses: number[]): Promise<void> => {
-      now = Date.parse(iso);
-      const got: number[] = [];
-      for (let index = 0; index < statuses.length; index++)
-        got.push((await requestService(app, 2)).status);
-      expect(got, iso).toEqual(statuses);
-    };
+    // 03:10 EEST in Riga; at 04:00 the clocks go back to 03:00
+    const { at } = await cappedInRiga('2026-10-25T00:10:00Z', { hour: 1 });
     await at('2026-10-25T00:10:00Z', [201, 409]); // 03:10 EEST
     await at('2026-10-25T00:59:00Z', [409]); // 03:59 EEST
     await at('2026-10-25T01:00:00Z', [201, 409]); // 03:00 EET: the second 03:00 hour
