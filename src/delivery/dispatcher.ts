@@ -115,8 +115,8 @@ export class Dispatcher {
    */
   observe(events: readonly { type: string; payload: unknown }[]): void {
     for (const event of events) {
-      const { providerId } = event.payload as { providerId?: number };
-      if (providerId === undefined) continue;
+      const providerId = (event.payload as { providerId?: unknown } | null)?.providerId;
+      if (typeof providerId !== 'number') continue;
       if (event.type === 'provider.delivery_paused') this.pausedAt.set(providerId, Date.now());
       else if (event.type === 'provider.delivery_resumed') this.pausedAt.delete(providerId);
     }
