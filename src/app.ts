@@ -253,10 +253,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   // instances with DELIVERY_CONCURRENCY=0 that take the requests): their events arrive through
   // the hub's notification within milliseconds, where the poll would wait up to DELIVERY_POLL_MS.
   // Delivery pauses of every instance reach the dispatcher the same way.
-  let stopWakingOnAllocations: (() => void) | undefined;
+  let stopFollowingEvents: (() => void) | undefined;
   app.addHook('onReady', async () => {
     dispatcher.start();
-    stopWakingOnAllocations = hub.subscribe({
+    stopFollowingEvents = hub.subscribe({
       deliver: (events) => {
         if (events.some((event) => event.type === 'lead.allocated')) dispatcher.wake();
         dispatcher.observe(events);
@@ -267,7 +267,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   // A block, not an expression: Fastify takes a value a close hook resolves to as its error.
   app.addHook('preClose', async () => {
-    stopWakingOnAllocations?.();
+    stopFollowingEvents?.();
   });
   app.addHook('preClose', () => hub.stop());
   // After the server stopped taking requests, before the pool closes (server.ts).

@@ -259,6 +259,13 @@ export interface LockedDeliveryHealth {
  * locking it made every batch of outcomes wait for the one before (the same few providers are
  * in all of them), one transaction at a time with the machine 60 % idle (bench, drain).
  */
+/**
+ * A provider's delivery health has something an answer would change: failures to clear, or a
+ * pause to end. Without it, a batch of answers leaves the health row as it is (the recorder's
+ * one-statement path relies on that).
+ */
+export const HEALTH_TO_CLEAR = '(consecutive_failures > 0 OR paused_at IS NOT NULL)';
+
 export async function lockDeliveryHealth(
   tx: Tx,
   providerIds: number[],
@@ -274,7 +281,7 @@ export async function lockDeliveryHealth(
     text: `SELECT provider_id, consecutive_failures, paused_at IS NOT NULL AS paused
        FROM provider_delivery
       WHERE provider_id = ANY($1::int[])
-        AND (provider_id = ANY($2::int[]) OR consecutive_failures > 0 OR paused_at IS NOT NULL)
+        AND (provider_id = ANY($2::int[]) OR ${HEALTH_TO_CLEAR})
       ORDER BY provider_id FOR UPDATE`,
     values: [providerIds, failingIds],
   });

@@ -1,4 +1,4 @@
-import { toDeliveryConfig, type EndpointRow } from '../db/locks.sql.js';
+import { HEALTH_TO_CLEAR, toDeliveryConfig, type EndpointRow } from '../db/locks.sql.js';
 import type {
   DeliveryAttempt,
   DeliveryConfig,
@@ -116,8 +116,7 @@ export async function recordAnsweredAttempts(
     name: statementName(pool, 'record-answered-attempts'),
     text: `WITH unhealthy AS (
        SELECT 1 FROM provider_delivery
-        WHERE provider_id = ANY($10::int[])
-          AND (consecutive_failures > 0 OR paused_at IS NOT NULL)
+        WHERE provider_id = ANY($10::int[]) AND ${HEALTH_TO_CLEAR}
         LIMIT 1),
      ${recordAttemptsCtes('WHERE NOT EXISTS (SELECT 1 FROM unhealthy)')},
      ${appendEventsCtes('$11', '$12', 'WHERE ord IN (SELECT ord FROM changed)')}

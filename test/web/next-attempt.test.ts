@@ -23,10 +23,16 @@ describe('a pending delivery says when it goes next', () => {
   it('at its due time while its provider delivers', () => {
     expect(nextAttemptText(pending, provider('ok'))).toBe(formatDateTime(pending.nextAttemptAt!));
     expect(nextAttemptText(pending, undefined)).toBe(formatDateTime(pending.nextAttemptAt!));
+    expect(nextAttemptText(pending, provider('ok'), 'next attempt ')).toBe(
+      `next attempt ${formatDateTime(pending.nextAttemptAt!)}`,
+    );
   });
 
   it('that it waits for the probe while its provider is paused (its due time passes unsent)', () => {
     expect(nextAttemptText(pending, provider('paused'))).toBe(
+      'waiting: delivery paused, a probe each minute',
+    );
+    expect(nextAttemptText(pending, provider('paused'), 'next attempt ')).toBe(
       'waiting: delivery paused, a probe each minute',
     );
   });

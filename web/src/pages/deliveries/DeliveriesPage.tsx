@@ -67,8 +67,8 @@ export function DeliveriesPage() {
   }
 
   const providers = useProviders();
-  const name = (id: number): string =>
-    providers.data?.find((provider) => provider.id === id)?.name ?? `#${id}`;
+  const providerOf = (id: number) => providers.data?.find((provider) => provider.id === id);
+  const name = (id: number): string => providerOf(id)?.name ?? `#${id}`;
   const deliveries = useDeliveries({
     status: state.status || undefined,
     providerId: state.providerId ? Number(state.providerId) : undefined,
@@ -212,10 +212,7 @@ export function DeliveriesPage() {
                 </td>
                 <td className="hidden px-3 py-2 align-top text-slate-700 tabular-nums lg:table-cell">
                   {delivery.nextAttemptAt
-                    ? nextAttemptText(
-                        delivery,
-                        providers.data?.find((provider) => provider.id === delivery.providerId),
-                      )
+                    ? nextAttemptText(delivery, providerOf(delivery.providerId))
                     : delivery.deliveredAt
                       ? formatDateTime(delivery.deliveredAt)
                       : '—'}

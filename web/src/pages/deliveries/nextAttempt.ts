@@ -8,8 +8,10 @@ import { formatDateTime } from '../../format.js';
 export function nextAttemptText(
   delivery: Delivery,
   provider: ProviderView | undefined,
+  /** Put before the time (not before the paused text), e.g. "next attempt ". */
+  label = '',
 ): string | null {
   if (!delivery.nextAttemptAt) return null;
   if (provider?.deliveryState === 'paused') return 'waiting: delivery paused, a probe each minute';
-  return formatDateTime(delivery.nextAttemptAt);
+  return `${label}${formatDateTime(delivery.nextAttemptAt)}`;
 }

@@ -48,9 +48,7 @@ export function LeadDeliveries({
             </span>
             {delivery.nextAttemptAt && (
               <span className="text-slate-600">
-                {providerOf(delivery.providerId)?.deliveryState === 'paused'
-                  ? nextAttemptText(delivery, providerOf(delivery.providerId))
-                  : `next attempt ${formatDateTime(delivery.nextAttemptAt)}`}
+                {nextAttemptText(delivery, providerOf(delivery.providerId), 'next attempt ')}
               </span>
             )}
             {delivery.deliveredAt && (
