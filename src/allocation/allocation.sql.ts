@@ -42,15 +42,25 @@ export interface Membership {
   poolIds: number[];
 }
 
-export async function selectMembership(db: Pool | Tx, serviceId: number): Promise<Membership> {
-  const { rows } = await db.query<{ provider_id: number; role: Role }>(
-    `SELECT provider_id, role FROM service_providers WHERE service_id = $1 ORDER BY role, position`,
-    [serviceId],
+/** The members of each service among `serviceIds`, in role then position order. */
+export async function selectMemberships(
+  db: Pool | Tx,
+  serviceIds: number[],
+): Promise<Map<number, Membership>> {
+  const { rows } = await db.query<{ service_id: number; provider_id: number; role: Role }>({
+    name: statementName(db, 'select-memberships'),
+    text: `SELECT service_id, provider_id, role FROM service_providers
+            WHERE service_id = ANY($1::int[]) ORDER BY service_id, role, position`,
+    values: [serviceIds],
+  });
+  const memberships = new Map<number, Membership>(
+    serviceIds.map((id) => [id, { staticIds: [], poolIds: [] }]),
   );
-  return {
-    staticIds: rows.filter((row) => row.role === 'static').map((row) => row.provider_id),
-    poolIds: rows.filter((row) => row.role === 'pool').map((row) => row.provider_id),
-  };
+  for (const row of rows) {
+    const membership = memberships.get(row.service_id)!;
+    (row.role === 'static' ? membership.staticIds : membership.poolIds).push(row.provider_id);
+  }
+  return memberships;
 }
 
 export interface NewAllocation {
@@ -69,44 +79,66 @@ export interface NewAttempt {
   decisions: Decision[];
 }
 
-export interface BatchOutcome {
+/** What one service's round of a transaction decided. */
+export interface ServiceOutcome {
+  serviceId: number;
   allocations: NewAllocation[];
   leadStatuses: { leadId: string; status: LeadOutcome }[];
   pointer: number;
-  /** The clock's time: allocation rows are stamped with it, so caps count in its periods. */
-  now: Date;
-  /** Where each cap period of each locked provider began at `now`, in its zone (Luxon): the
-   * keys of the cap counters the allocations count into. */
-  periodStarts: Map<number, Record<CapPeriod, Date>>;
   /** Normalised contacts of the leads allocated, for later duplicate windows. */
   contacts: { contact: string; leadId: string }[];
   attempts: NewAttempt[];
 }
 
+/** What a transaction decided, for one service or several (which may share providers). */
+export interface BatchOutcome {
+  /** The clock's time: allocation rows are stamped with it, so caps count in its periods. */
+  now: Date;
+  /** Where each cap period of each locked provider began at `now`, in its zone (Luxon): the
+   * keys of the cap counters the allocations count into. */
+  periodStarts: Map<number, Record<CapPeriod, Date>>;
+  services: ServiceOutcome[];
+}
+
+/** One array per column: every row of `rows` mapped by each of `columns`. */
+function columns<T, C extends ((row: T) => unknown)[]>(
+  rows: T[],
+  ...of: C
+): { [K in keyof C]: ReturnType<C[K]>[] } {
+  return of.map((column) => rows.map(column)) as { [K in keyof C]: ReturnType<C[K]>[] };
+}
+
 /**
  * Writes a batch's outcome: allocations, their deliveries (the outbox of SPEC §9: one per
  * allocation to a provider with an endpoint, in the same statement, so neither exists without
- * the other), quota decrements, lead statuses, contacts, attempts and the pointer. Returns the
- * deliveries queued.
+ * the other), quota decrements, lead statuses, contacts, attempts and the services' pointers.
+ * Returns the deliveries queued.
  */
 export async function writeAllocations(
   tx: Tx,
-  serviceId: number,
   batch: BatchOutcome,
   events: NewEvent[],
 ): Promise<number> {
-  const { allocations, leadStatuses, pointer, now } = batch;
+  const { now, services } = batch;
+  const each = <T>(of: (service: ServiceOutcome) => T[]): (T & { serviceId: number })[] =>
+    services.flatMap((service) =>
+      of(service).map((row) => ({ ...row, serviceId: service.serviceId })),
+    );
+  const allocations = each((service) => service.allocations);
+  const statuses = each((service) => service.leadStatuses);
+  const contacts = each((service) => service.contacts);
+  const attempts = each((service) => service.attempts);
   // One statement for the whole outcome and its events: it runs while the providers are
   // locked, and every round trip there is time the other services sharing them wait
   // (bench/: allocation, three statements → one).
   const { rows } = await tx.query<{ queued: number }>({
     name: statementName(tx, 'write-allocations'),
     text: `WITH input AS (
-         SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[], $5::uuid[])
-                    AS a(lead_id, provider_id, role, delivery_id)),
+         SELECT * FROM unnest($1::int[], $2::uuid[], $3::int[], $4::text[], $5::uuid[])
+                    AS a(service_id, lead_id, provider_id, role, delivery_id)),
        inserted AS (
          INSERT INTO allocations (lead_id, service_id, provider_id, role, allocated_at)
-         SELECT lead_id, $1, provider_id, role, $6 FROM input
+         SELECT lead_id, service_id, provider_id, role, $6 FROM input
          RETURNING id, lead_id, provider_id),
        queued AS (
          INSERT INTO deliveries (id, lead_id, provider_id, allocation_id)
@@ -129,44 +161,66 @@ export async function writeAllocations(
            FROM taken d
           WHERE p.id = d.provider_id),
        statuses AS (
-         UPDATE leads l SET status = s.status, service_id = $1
-           FROM unnest($10::uuid[], $11::text[]) AS s(lead_id, status)
+         UPDATE leads l SET status = s.status, service_id = s.service_id
+           FROM unnest($10::int[], $11::uuid[], $12::text[]) AS s(service_id, lead_id, status)
           WHERE l.id = s.lead_id),
        contacts AS (
          INSERT INTO lead_contacts (contact, lead_id, service_id, allocated_at)
-         SELECT contact, lead_id, $1, $6 FROM unnest($12::text[], $13::uuid[]) AS c(contact, lead_id)
+         SELECT contact, lead_id, service_id, $6
+           FROM unnest($13::int[], $14::text[], $15::uuid[]) AS c(service_id, contact, lead_id)
          ON CONFLICT DO NOTHING),
        attempts AS (
          INSERT INTO allocation_attempts
            (lead_id, service_id, attempted_at, outcome, from_backlog, duplicate_of, decisions)
-         SELECT lead_id, $1, $6, outcome, from_backlog, duplicate_of, decisions
-           FROM unnest($14::uuid[], $15::text[], $16::boolean[], $17::uuid[], $18::jsonb[])
-             AS a(lead_id, outcome, from_backlog, duplicate_of, decisions)),
-       ${appendEventsCtes('$19', '$20')}
-     UPDATE allocation_state SET pool_pointer = $21 WHERE service_id = $1
+         SELECT lead_id, service_id, $6, outcome, from_backlog, duplicate_of, decisions
+           FROM unnest($16::int[], $17::uuid[], $18::text[], $19::boolean[], $20::uuid[], $21::jsonb[])
+             AS a(service_id, lead_id, outcome, from_backlog, duplicate_of, decisions)),
+       ${appendEventsCtes('$22', '$23')}
+     UPDATE allocation_state st SET pool_pointer = s.pointer
+       FROM unnest($24::int[], $25::int[]) AS s(service_id, pointer)
+      WHERE st.service_id = s.service_id
      RETURNING (SELECT count(*)::int FROM queued) AS queued`,
     values: [
-      serviceId,
-      allocations.map((allocation) => allocation.leadId),
-      allocations.map((allocation) => allocation.providerId),
-      allocations.map((allocation) => allocation.role),
-      // Drawn for every allocation, used for those whose provider has an endpoint: whether
-      // it has one is decided in the statement, under the provider locks a configuration
-      // change also takes.
-      allocations.map(() => uuidv7()),
+      ...columns(
+        allocations,
+        (allocation) => allocation.serviceId,
+        (allocation) => allocation.leadId,
+        (allocation) => allocation.providerId,
+        (allocation) => allocation.role,
+        // Drawn for every allocation, used for those whose provider has an endpoint: whether
+        // it has one is decided in the statement, under the provider locks a configuration
+        // change also takes.
+        () => uuidv7(),
+      ),
       now,
       ...counterKeys(batch.periodStarts),
-      leadStatuses.map((lead) => lead.leadId),
-      leadStatuses.map((lead) => lead.status),
-      batch.contacts.map((contact) => contact.contact),
-      batch.contacts.map((contact) => contact.leadId),
-      batch.attempts.map((attempt) => attempt.leadId),
-      batch.attempts.map((attempt) => attempt.outcome),
-      batch.attempts.map((attempt) => attempt.fromBacklog),
-      batch.attempts.map((attempt) => attempt.duplicateOf),
-      batch.attempts.map((attempt) => JSON.stringify(attempt.decisions)),
+      ...columns(
+        statuses,
+        (lead) => lead.serviceId,
+        (lead) => lead.leadId,
+        (lead) => lead.status,
+      ),
+      ...columns(
+        contacts,
+        (contact) => contact.serviceId,
+        (contact) => contact.contact,
+        (contact) => contact.leadId,
+      ),
+      ...columns(
+        attempts,
+        (attempt) => attempt.serviceId,
+        (attempt) => attempt.leadId,
+        (attempt) => attempt.outcome,
+        (attempt) => attempt.fromBacklog,
+        (attempt) => attempt.duplicateOf,
+        (attempt) => JSON.stringify(attempt.decisions),
+      ),
       ...eventValues(events),
-      pointer,
+      ...columns(
+        services,
+        (service) => service.serviceId,
+        (service) => service.pointer,
+      ),
     ],
   });
   return rows[0]?.queued ?? 0;

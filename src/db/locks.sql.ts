@@ -1,7 +1,8 @@
 /**
  * Every row lock Leadflow takes (`FOR UPDATE`), and the one order they are taken in:
  *
- *   1. a service's `allocation_state` row (at most one per transaction);
+ *   1. services' `allocation_state` rows, by ascending id, in one statement (the requests of
+ *      several services are allocated in one transaction);
  *   2. providers, by ascending id, in one statement;
  *   3. leads, by ascending id, in one statement (the backlog's claim takes its leads here, oldest
  *      first, with SKIP LOCKED);
@@ -34,34 +35,51 @@ export interface LockedAllocationState {
   backlogHours: number;
 }
 
-/** Step 1: null when the service does not exist or is archived. */
-export async function lockAllocationState(
+/**
+ * Step 1: the states of the live services among `serviceIds`, locked in ascending id order in
+ * one statement (an archived or missing service is absent from the map). One transaction
+ * takes several when it allocates the requests of several services together.
+ */
+export async function lockAllocationStates(
   tx: Tx,
-  serviceId: number,
-): Promise<LockedAllocationState | null> {
+  serviceIds: number[],
+): Promise<Map<number, LockedAllocationState>> {
   const { rows } = await tx.query<{
+    service_id: number;
     pool_pointer: number;
     providers_per_lead: number;
     dedupe: Dedupe | null;
     backlog_hours: number;
-  }>(
-    `SELECT st.pool_pointer, s.providers_per_lead, s.dedupe, s.backlog_hours
+  }>({
+    name: statementName(tx, 'lock-allocation-states'),
+    text: `SELECT st.service_id, st.pool_pointer, s.providers_per_lead, s.dedupe, s.backlog_hours
        FROM allocation_state st JOIN services s ON s.id = st.service_id
-      WHERE st.service_id = $1 AND s.archived_at IS NULL
+      WHERE st.service_id = ANY($1::int[]) AND s.archived_at IS NULL
         -- Re-checked on the row's newest version when its lock was waited for (migration 0015).
         AND NOT st.retired
+      ORDER BY st.service_id
         FOR UPDATE OF st`,
-    [serviceId],
-  );
-  const row = rows[0];
-  return row
-    ? {
+    values: [serviceIds],
+  });
+  return new Map(
+    rows.map((row) => [
+      row.service_id,
+      {
         pointer: row.pool_pointer,
         providersPerLead: row.providers_per_lead,
         dedupe: row.dedupe,
         backlogHours: row.backlog_hours,
-      }
-    : null;
+      },
+    ]),
+  );
+}
+
+/** Step 1 for one service: null when it does not exist or is archived. */
+export async function lockAllocationState(
+  tx: Tx,
+  serviceId: number,
+): Promise<LockedAllocationState | null> {
+  return (await lockAllocationStates(tx, [serviceId])).get(serviceId) ?? null;
 }
 
 export interface LockedProvider {
