@@ -95,7 +95,14 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub; maxClients: nu
       const heldDuringReplay: StoredEvent[] = [];
       let closed = false;
 
-      const write = (events: StoredEvent[], frames?: string[]): boolean => {
+      const write = (events: StoredEvent[], frames?: string[], joined?: string): boolean => {
+        // Every event new to this client (the usual case): the frames joined once for all
+        // clients, not a copy of them per client (1000 copies of each read's frames).
+        if (joined !== undefined && events[0] !== undefined && events[0].id > sentUpTo) {
+          sentUpTo = events[events.length - 1]!.id;
+          response.write(joined);
+          return response.writableLength <= MAX_BUFFERED_BYTES;
+        }
         let chunk = '';
         events.forEach((event, index) => {
           if (event.id <= sentUpTo) return;
@@ -107,13 +114,13 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub; maxClients: nu
       };
 
       const subscriber: Subscriber = {
-        deliver: (events, frames) => {
+        deliver: (events, frames, joined) => {
           if (closed) return false;
           if (replaying) {
             heldDuringReplay.push(...events);
             return heldDuringReplay.length < 10_000;
           }
-          return write(events, frames);
+          return write(events, frames, joined);
         },
         close: () => {
           // Destroyed once flushed: a half-closed socket would hold a graceful shutdown until
