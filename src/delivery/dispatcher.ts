@@ -38,8 +38,9 @@ const LEASE_MARGIN_MS = 5_000;
 // A claim takes what this instance's sends get through in half of MAX_QUEUED_MS (at least a
 // slot's worth each, at most this): rows claimed ahead wait here leased, not for another
 // instance. One claim per 10 rows held the drain of a backlog to ~1,600/s on 2 cores, one
-// autocommitted claim (and its WAL flush) after another.
-const MAX_CLAIM = 200;
+// autocommitted claim (and its WAL flush) after another; at ~9,000/s, claims of 200 (with the
+// rows in flight and ready deducted, ~70 each) were 130 statements a second.
+const MAX_CLAIM = 500;
 // How long a claimed row may wait for a free slot. Its lease is its timeout plus
 // LEASE_MARGIN_MS from the claim, so after 1 s it still has 4 s for its outcome to commit; a
 // row that waited longer (slow endpoints filling every slot) is given back instead of sent.

@@ -37,14 +37,16 @@ const MAX_BATCH = 500;
 const MAX_WRITERS = 3;
 // A second writer starts only when this many outcomes wait: small batches cost PostgreSQL
 // more per delivery (bench/delivery-cost.ts: ~134 µs in batches of 20, ~70 µs in batches of
-// 200), so while one writer keeps up, its batches are left to grow.
-const PARALLEL_AFTER = 64;
+// 200), so while one writer keeps up, its batches are left to grow. A drain's event loop is
+// the server's limit (busy ~90 % of the time): 200 and 25 ms below, against 64 and 10 ms,
+// wrote ~3 times fewer statements and drained 8,400–9,300/s against 8,000 (bench, delivery).
+const PARALLEL_AFTER = 200;
 // How long an outcome may wait for others to share its batch (unless PARALLEL_AFTER wait
 // already). Once a batch of healthy providers became one statement, a writer kept up with
 // every few outcomes: a drain wrote ~7 per statement, ~1,000 commits/s, and the server spent
 // a fifth of its time in the socket writes of those statements (bench, --profile). Their
 // sends are done; only the record waits, its row still leased.
-const GATHER_MS = 10;
+const GATHER_MS = 25;
 
 const FINAL_EVENT = {
   delivered: 'delivery.succeeded',
