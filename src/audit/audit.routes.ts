@@ -1,3 +1,4 @@
+import { pageOf } from '../http/page.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { auditPage, auditQuery, errorBody } from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
@@ -20,9 +21,9 @@ export const auditRoutes: FastifyPluginAsyncZod<AuditRoutesOptions> = async (app
       },
     },
     async (request) => {
-      const items = await selectAudit(pool, request.query);
-      const last = items[items.length - 1];
-      return { items, nextCursor: items.length === request.query.limit && last ? last.id : null };
+      const { limit } = request.query;
+      const rows = await selectAudit(pool, { ...request.query, limit: limit + 1 });
+      return pageOf(rows, limit, (last) => last.id);
     },
   );
 };

@@ -1,3 +1,4 @@
+import { pageOf } from '../http/page.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   bulkRetry,
@@ -88,9 +89,9 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const items = await selectDeliveries(pool, request.query);
-      const last = items[items.length - 1];
-      return { items, nextCursor: items.length === request.query.limit && last ? last.id : null };
+      const { limit } = request.query;
+      const rows = await selectDeliveries(pool, { ...request.query, limit: limit + 1 });
+      return pageOf(rows, limit, (last) => last.id);
     },
   );
 

@@ -1,3 +1,4 @@
+import { pageOf } from '../http/page.js';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
 import { stringify } from 'csv-stringify';
@@ -76,16 +77,12 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
     },
     async (request) => {
       const { cursor, limit, ...filter } = request.query;
-      const items = await selectLeads(pool, {
+      const rows = await selectLeads(pool, {
         ...filter,
         cursor: cursor ? decodeCursor(cursor) : undefined,
-        limit,
+        limit: limit + 1,
       });
-      const last = items[items.length - 1];
-      return {
-        items,
-        nextCursor: items.length === limit && last ? encodeCursor(last.createdAt, last.id) : null,
-      };
+      return pageOf(rows, limit, (last) => encodeCursor(last.createdAt, last.id));
     },
   );
 
@@ -166,9 +163,8 @@ export const leadsRoutes: FastifyPluginAsyncZod<{ pool: Pool }> = async (app, { 
     },
     async (request) => {
       const { cursor, limit, ...filter } = request.query;
-      const items = await selectRawRequests(pool, { ...filter, beforeId: cursor, limit });
-      const last = items[items.length - 1];
-      return { items, nextCursor: items.length === limit && last ? String(last.id) : null };
+      const rows = await selectRawRequests(pool, { ...filter, beforeId: cursor, limit: limit + 1 });
+      return pageOf(rows, limit, (last) => String(last.id));
     },
   );
 

@@ -80,6 +80,8 @@ async function auditRows(): Promise<AuditEntry[]> {
     const page: { status: number; body: { items: AuditEntry[]; nextCursor: string | null } } =
       await call('GET', `/api/audit?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
     expect(page.status).toBe(200);
+    // Never a cursor to an empty page.
+    expect(page.body.items.length).toBeGreaterThan(0);
     rows.push(...page.body.items);
     cursor = page.body.nextCursor;
   } while (cursor);

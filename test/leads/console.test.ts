@@ -235,6 +235,11 @@ describe('GET /api/raw-requests', () => {
     } while (cursor);
     expect(seen).toHaveLength(6);
     expect([...seen].sort((a, b) => b - a)).toEqual(seen);
+    // Six rows, three a page: two pages, the second full and without a cursor to an empty third.
+    const first = await get('/api/raw-requests?limit=3');
+    const second = await get(`/api/raw-requests?limit=3&cursor=${first.body.nextCursor}`);
+    expect(second.body.items).toHaveLength(3);
+    expect(second.body.nextCursor).toBeNull();
     expect((await get('/api/raw-requests?to=2000-01-01T00:00:00Z')).body.items).toEqual([]);
     expect((await get('/api/raw-requests?from=2000-01-01T00:00:00Z')).body.items).toHaveLength(6);
   });

@@ -46,6 +46,16 @@ describe('GET /api/leads', () => {
     expect(seen).toEqual([...created].reverse());
   });
 
+  it('offers no next page after a full last page (a total that is a multiple of the limit)', async () => {
+    const all = await get(`/api/leads?limit=${created.length}`);
+    expect(all.body.items).toHaveLength(created.length);
+    expect(all.body.nextCursor).toBeNull();
+    const first = await get(`/api/leads?limit=${created.length - 1}`);
+    const rest = await get(`/api/leads?limit=1&cursor=${first.body.nextCursor}`);
+    expect(rest.body.items.map((item: { id: string }) => item.id)).toEqual([created[0]]);
+    expect(rest.body.nextCursor).toBeNull();
+  });
+
   it('searches email, phone and full name, and filters by status', async () => {
     expect(
       (await get('/api/leads?q=person5@')).body.items.map((item: { id: string }) => item.id),
