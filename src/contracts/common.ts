@@ -42,6 +42,16 @@ export const storableText = (schema: z.ZodString): z.ZodString =>
     message: 'contains a character that cannot be stored (NUL or a lone surrogate)',
   });
 
+/**
+ * A name people read in the console, the audit log and exports: storable, and without control
+ * characters (a newline or an escape sequence in a provider's name broke table rows and CSV
+ * cells, and could rewrite an operator's terminal reading the logs).
+ */
+export const displayName = (schema: z.ZodString): z.ZodString =>
+  storableText(schema).refine((value) => !/\p{Cc}/u.test(value), {
+    message: 'contains a control character (newline, tab, escape, …)',
+  });
+
 /** What a field of a refused configuration body got wrong, for showing next to its input. */
 export const fieldError = z.object({ path: z.string(), message: z.string() });
 export type FieldError = z.infer<typeof fieldError>;

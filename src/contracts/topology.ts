@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { rowId, storableText, timestamp } from './common.js';
+import { displayName, rowId, timestamp } from './common.js';
 import { deliveryConfigInput, deliveryConfigView, deliveryState } from './delivery.js';
 import { backlogHours, capUsage, caps, dedupe, filters, schedule, timeZone } from './rules.js';
 
@@ -69,7 +69,7 @@ const slug = z
 
 export const providerPatch = z
   .object({
-    name: storableText(z.string().trim().min(1).max(100)),
+    name: displayName(z.string().trim().min(1).max(100)),
     quota,
     remainingQuota: quota,
     active: z.boolean(),
@@ -91,7 +91,7 @@ export type NewProvider = z.infer<typeof newProvider>;
 export const servicePatch = z
   .object({
     slug,
-    name: storableText(z.string().trim().min(1).max(200)),
+    name: displayName(z.string().trim().min(1).max(200)),
     providersPerLead: z.number().int().min(1).max(100),
     static: providerIds,
     pool: providerIds,

@@ -293,6 +293,39 @@ describe('no 500 for client input on configuration routes', () => {
   });
 });
 
+describe('names people read', () => {
+  it.each([
+    ['POST', '/api/providers', { name: 'Red\u001b[31m Buyer', quota: 1 }],
+    ['POST', '/api/providers', { name: 'two\nlines', quota: 1 }],
+    ['PATCH', '/api/providers/1', { name: 'tab\there' }],
+    ['POST', '/api/services', { slug: 'ctl', name: 'bell\u0007' }],
+    ['PATCH', '/api/services/1', { name: 'del\u007f' }],
+  ])('%s %s %j → 400 naming the field; nothing stored', async (method, path, body) => {
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toContain('control character');
+    const names = await fetch(
+      `${server.url}${path.startsWith('/api/providers') ? '/api/providers' : '/api/services'}`,
+    );
+    const stored = ((await names.json()) as { name: string }[]).map((row) => row.name);
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored).not.toContain(body.name);
+  });
+
+  it('still takes letters, digits, punctuation and emoji', async () => {
+    const res = await fetch(`${server.url}/api/providers/1`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Ünïcode — Buyer #1 ✓ 🚀' }),
+    });
+    expect(res.status).toBe(200);
+  });
+});
+
 describe('refusals Node would answer itself', () => {
   function raw(text: string): Promise<string> {
     return new Promise((resolve, reject) => {
