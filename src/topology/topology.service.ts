@@ -134,6 +134,8 @@ export class TopologyService {
       const [current] = await lockProviders(tx, [id]);
       if (!current || current.archived) throw new NotFound('provider_not_found');
       const before = (await selectProvidersWithDelivery(tx, id, this.clock()))[0]!;
+      // Nothing to change: no write, no event, no audit row saying something changed.
+      if (Object.keys(input).length === 0) return before;
       const quota = changes.quota ?? current.quota;
       // Lowering a quota lowers what is left with it; raising it leaves what is left alone.
       const remainingQuota = changes.remainingQuota ?? Math.min(current.remainingQuota, quota);
@@ -231,6 +233,9 @@ export class TopologyService {
     return this.write(async (tx) => {
       if (!(await lockAllocationState(tx, id))) throw new NotFound('service_not_found');
       const current = (await selectService(tx, id))!;
+      // Nothing to change: no write, no event, no audit row saying something changed.
+      if (Object.keys(input).length === 0)
+        return { service: current, warnings: warningsFor(current) };
       await updateService(tx, id, {
         ...(input.slug !== undefined && { slug: input.slug }),
         ...(input.name !== undefined && { name: input.name }),

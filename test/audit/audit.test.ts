@@ -207,6 +207,19 @@ describe('the audit log', () => {
     expect(await auditCount()).toBe(before);
   });
 
+  it('writes nothing for an empty change, and answers with what is stored', async () => {
+    const before = await auditCount();
+    const provider = await call('PATCH', '/api/providers/1', {});
+    expect(provider.status).toBe(200);
+    expect(provider.body).toMatchObject({ id: 1, name: expect.any(String) });
+    const service = await call('PATCH', '/api/services/1', {});
+    expect(service.status).toBe(200);
+    expect(service.body.service).toMatchObject({ id: 1, slug: expect.any(String) });
+    expect((await call('PATCH', '/api/providers/999', {})).status).toBe(404);
+    expect((await call('PATCH', '/api/services/999', {})).status).toBe(404);
+    expect(await auditCount()).toBe(before);
+  });
+
   it('masks delivery secrets on both sides of an endpoint change', async () => {
     const before = await auditCount();
     const endpoint = {
