@@ -41,6 +41,19 @@ function isDataException(error: FastifyError): boolean {
   return /^22[0-9A-Z]{3}$/.test(error.code ?? '') && 'severity' in error;
 }
 
+/**
+ * Why a record's key was refused (a reserved header name: "set by Leadflow itself"), where
+ * Zod's own message for it is only "Invalid key in record".
+ */
+function keyRefusal(issue: { keyword: string; params: unknown }): string | undefined {
+  if (issue.keyword !== 'invalid_key') return undefined;
+  const nested = (issue.params as { issues?: { message?: unknown }[] } | undefined)?.issues;
+  const messages = (nested ?? []).flatMap((inner) =>
+    typeof inner.message === 'string' ? [inner.message] : [],
+  );
+  return messages.length > 0 ? messages.join('; ') : undefined;
+}
+
 function toAppError(error: FastifyError): AppError | null {
   if (error instanceof AppError) return error;
   const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
@@ -48,7 +61,7 @@ function toAppError(error: FastifyError): AppError | null {
   if (error.validation) {
     const details = error.validation.map((issue) => ({
       path: issue.instancePath.replace(/^\//, '').replaceAll('/', '.'),
-      message: issue.message ?? 'invalid',
+      message: keyRefusal(issue) ?? issue.message ?? 'invalid',
     }));
     return new ValidationFailed(
       details,

@@ -335,6 +335,17 @@ describe('configuration', () => {
       const answer = await call(app, 'PATCH', '/api/providers/1', { delivery });
       expect(answer.status, JSON.stringify(delivery)).toBe(400);
     }
+    // A header name's refusal says why, where Zod says only "Invalid key in record".
+    const reserved = await call(app, 'PATCH', '/api/providers/1', {
+      delivery: { url: 'https://example.com/', headers: { Host: 'evil.example', 'bad name': 'x' } },
+    });
+    expect(reserved.body.details).toEqual([
+      { path: 'delivery.headers.Host', message: 'set by Leadflow itself' },
+      {
+        path: 'delivery.headers.bad name',
+        message: "a header name (letters, digits and !#$%&'*+.^_`|~-)",
+      },
+    ]);
     expect((await call(app, 'GET', '/api/deliveries?stauts=failed')).status).toBe(400);
     expect((await call(app, 'GET', '/api/deliveries?cursor=nope')).status).toBe(400);
     const missing = await call(app, 'GET', '/api/deliveries/01890000-0000-7000-8000-000000000000');
