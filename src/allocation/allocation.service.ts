@@ -93,6 +93,12 @@ interface Shared {
   now: Date;
   periodStarts: Map<number, Record<CapPeriod, Date>>;
   made: ContactSeen[];
+  /**
+   * The events of every round, in the order the leads were decided: each carries the providers'
+   * remaining quota after it, and a client applying them in id order ends on the newest (grouped
+   * by service, a batch's last event could hold an older quota than an earlier one).
+   */
+  events: NewEvent[];
 }
 
 /** Everything one service's round holds while it decides its leads. */
@@ -105,7 +111,6 @@ interface Round {
   /** Earlier allocations of its leads' contacts within its duplicate window. */
   history: ContactSeen[];
   outcome: ServiceOutcome;
-  events: NewEvent[];
 }
 
 /** One allocation request: a stored lead and the service it is for. */
@@ -384,6 +389,7 @@ export class AllocationService {
       now,
       periodStarts: starts,
       made: [],
+      events: [],
     };
     const rounds = new Map<number, Round>();
     for (const [serviceId, state] of states) {
@@ -402,7 +408,6 @@ export class AllocationService {
           contacts: [],
           attempts: [],
         },
-        events: [],
       });
     }
     return rounds;
@@ -453,7 +458,7 @@ export class AllocationService {
       now.getTime() - lead.createdAt.getTime() > round.state.backlogHours * HOUR_MS
     ) {
       attempt('expired', []);
-      round.events.push({
+      shared.events.push({
         type: 'lead.unallocated',
         payload: { leadId: lead.id, serviceId, reason: 'expired' },
       });
@@ -468,7 +473,7 @@ export class AllocationService {
       const original = seen.find((entry) => entry.serviceId === serviceId);
       if (original) {
         attempt('duplicate', [], original.leadId);
-        round.events.push({
+        shared.events.push({
           type: 'lead.unallocated',
           payload: { leadId: lead.id, serviceId, reason: 'duplicate' },
         });
@@ -487,7 +492,7 @@ export class AllocationService {
     if (!pick.providers) {
       attempt('unallocated', pick.decisions);
       if (!fromBacklog) {
-        round.events.push({
+        shared.events.push({
           type: 'lead.unallocated',
           payload: { leadId: lead.id, serviceId, reason: unallocatedReason(pick.decisions) },
         });
@@ -514,7 +519,7 @@ export class AllocationService {
       name: shared.names.get(provider.id)!,
       role: provider.role,
     }));
-    round.events.push({
+    shared.events.push({
       type: 'lead.allocated',
       payload: {
         leadId: lead.id,
@@ -534,7 +539,7 @@ export class AllocationService {
   private async closeRounds(tx: Tx, shared: Shared, rounds: Round[]): Promise<void> {
     const decided = rounds.filter((round) => round.outcome.leadStatuses.length > 0);
     if (decided.length === 0) return;
-    const events = decided.flatMap((round) => round.events);
+    const { events } = shared;
     const queued = await writeAllocations(
       tx,
       {

@@ -64,6 +64,11 @@ function setup() {
   return { allocation, store, readings };
 }
 
+interface Provider {
+  id: number;
+  remainingQuota: number;
+}
+
 const providerIds = (result: AllocationResult): number[] =>
   result.ok ? result.providers.map((provider) => provider.id) : [];
 
@@ -117,5 +122,20 @@ describe('requests of several services waiting together', () => {
       'SELECT remaining_quota FROM providers WHERE id = 1',
     );
     expect(rows[0]!.remaining_quota).toBe(0);
+    // The events in the order the leads were decided, so each provider's remaining quota only
+    // falls from one event to the next (the dashboard applies them in id order).
+    const { rows: events } = await db.pool.query<{ lead_id: string; providers: Provider[] }>(
+      `SELECT payload->>'leadId' AS lead_id, payload->'providers' AS providers FROM events
+        WHERE type = 'lead.allocated' AND payload->>'leadId' = ANY($1) ORDER BY id`,
+      [[blocker!, forThree!, forOne!, forOneAgain!]],
+    );
+    expect(events.map((event) => event.lead_id)).toEqual([blocker, forThree, forOne, forOneAgain]);
+    const last = new Map<number, number>();
+    for (const { providers } of events) {
+      for (const provider of providers) {
+        expect(provider.remainingQuota).toBeLessThan(last.get(provider.id) ?? Infinity);
+        last.set(provider.id, provider.remainingQuota);
+      }
+    }
   });
 });
