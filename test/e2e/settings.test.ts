@@ -202,6 +202,37 @@ describe('settings', () => {
     await provider(5).getByLabel('Active').check();
   });
 
+  it('saves only the field typed in: a quota used meanwhile is not written back', async () => {
+    const bodies: string[] = [];
+    const record = (request: { method(): string; url(): string; postData(): string | null }) => {
+      if (request.method() === 'PATCH' && request.url().endsWith('/api/providers/7'))
+        bodies.push(request.postData() ?? '');
+    };
+    settings.on('request', record);
+    try {
+      // Leads took quota after the page read the providers (this page is not live); saving
+      // another provider then reads them all again.
+      await db.pool.query('UPDATE providers SET remaining_quota = 3 WHERE id = 7');
+      await provider(6).getByLabel('Name').fill('P6 west');
+      await saveProvider(6);
+      await provider(6).getByText('Saved').waitFor();
+      // Nothing typed in P7's row: nothing to save there.
+      expect(await provider(7).getByRole('button', { name: 'Save' }).isDisabled()).toBe(true);
+      await provider(7).getByLabel('Name').fill('P7 east');
+      await saveProvider(7);
+      await provider(7).getByText('Saved').waitFor();
+      expect(bodies).toEqual([JSON.stringify({ name: 'P7 east' })]);
+      const { rows } = await db.pool.query<{ remaining_quota: number }>(
+        'SELECT remaining_quota FROM providers WHERE id = 7',
+      );
+      expect(rows[0]!.remaining_quota).toBe(3);
+      // The fields not typed in show the provider as the server has it.
+      expect(await provider(7).getByLabel('Remaining').inputValue()).toBe('3');
+    } finally {
+      settings.off('request', record);
+    }
+  });
+
   it('creates a service, warns that it can never fill, refuses a taken slug on the slug field', async () => {
     const form = settings.getByRole('form', { name: 'New service' });
     await form.getByLabel('New service name').fill('Service 4');

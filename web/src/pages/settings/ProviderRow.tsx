@@ -27,12 +27,27 @@ function namesOf(services: Service[]): string {
 const INPUT =
   'w-full rounded-lg border px-2.5 py-1.5 text-sm aria-[invalid=true]:border-red-700 border-slate-300';
 
+/**
+ * What the operator typed, field by field. A field not typed in shows the provider as the
+ * server has it now: the form used to copy every field once, so "Remaining" stayed at its value
+ * from page load while leads used quota, and saving any other field wrote the old value back
+ * (a unit of quota given back per lead taken meanwhile).
+ */
+interface Draft {
+  name?: string;
+  quota?: string;
+  remaining?: string;
+  active?: boolean;
+}
+
 export function ProviderRow({ provider, services }: ProviderRowProps) {
   const id = useId();
-  const [name, setName] = useState(provider.name);
-  const [quota, setQuota] = useState(String(provider.quota));
-  const [remaining, setRemaining] = useState(String(provider.remainingQuota));
-  const [active, setActive] = useState(provider.active);
+  const [draft, setDraft] = useState<Draft>({});
+  const name = draft.name ?? provider.name;
+  const quota = draft.quota ?? String(provider.quota);
+  const remaining = draft.remaining ?? String(provider.remainingQuota);
+  const active = draft.active ?? provider.active;
+  const edit = (field: Partial<Draft>): void => setDraft((current) => ({ ...current, ...field }));
   const [errors, setErrors] = useState<ErrorsByField>({});
   const updateProvider = useUpdateProvider();
   const [saved, setSaved] = useState(false);
@@ -75,19 +90,20 @@ export function ProviderRow({ provider, services }: ProviderRowProps) {
       setErrors(local);
       return;
     }
+    // Only what the operator typed, and only where it differs from the server's value now.
     const changes: ProviderPatch = {};
-    if (name !== provider.name) changes.name = name;
-    if (parsedQuota !== provider.quota) changes.quota = parsedQuota as number;
-    if (parsedRemaining !== provider.remainingQuota)
+    if (draft.name !== undefined && name !== provider.name) changes.name = name;
+    if (draft.quota !== undefined && parsedQuota !== provider.quota)
+      changes.quota = parsedQuota as number;
+    if (draft.remaining !== undefined && parsedRemaining !== provider.remainingQuota)
       changes.remainingQuota = parsedRemaining as number;
-    if (active !== provider.active) changes.active = active;
+    if (draft.active !== undefined && active !== provider.active) changes.active = active;
     try {
-      const updated = await updateProvider.mutateAsync({ id: provider.id, changes });
+      // Resolves once the providers are read again (the mutation waits for it): the fields
+      // then show the saved values from the provider itself.
+      await updateProvider.mutateAsync({ id: provider.id, changes });
       setErrors({});
-      setName(updated.name);
-      setQuota(String(updated.quota));
-      setRemaining(String(updated.remainingQuota));
-      setActive(updated.active);
+      setDraft({});
       setSaved(true);
     } catch (error) {
       setErrors(errorsFrom(error, FIELDS));
@@ -118,7 +134,7 @@ export function ProviderRow({ provider, services }: ProviderRowProps) {
           <input
             {...fieldProps('name')}
             value={name}
-            onChange={(event) => setName(event.target.value)}
+            onChange={(event) => edit({ name: event.target.value })}
             className={INPUT}
           />
           <FieldErrorText id={`${id}-name-error`} message={errors['name']} />
@@ -131,7 +147,7 @@ export function ProviderRow({ provider, services }: ProviderRowProps) {
             {...fieldProps('quota')}
             inputMode="numeric"
             value={quota}
-            onChange={(event) => setQuota(event.target.value)}
+            onChange={(event) => edit({ quota: event.target.value })}
             className={INPUT}
           />
           <FieldErrorText id={`${id}-quota-error`} message={errors['quota']} />
@@ -144,7 +160,7 @@ export function ProviderRow({ provider, services }: ProviderRowProps) {
             {...fieldProps('remainingQuota')}
             inputMode="numeric"
             value={remaining}
-            onChange={(event) => setRemaining(event.target.value)}
+            onChange={(event) => edit({ remaining: event.target.value })}
             className={INPUT}
           />
           <FieldErrorText id={`${id}-remainingQuota-error`} message={errors['remainingQuota']} />
@@ -154,7 +170,7 @@ export function ProviderRow({ provider, services }: ProviderRowProps) {
             {...fieldProps('active')}
             type="checkbox"
             checked={active}
-            onChange={(event) => setActive(event.target.checked)}
+            onChange={(event) => edit({ active: event.target.checked })}
             className="size-4"
           />
           <label htmlFor={`${id}-active`} className="text-sm text-slate-800">
