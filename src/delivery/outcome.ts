@@ -93,27 +93,28 @@ export function classify(
     if (statusCode >= 200 && statusCode < 300) {
       const accepted =
         context.acceptPattern === null ? true : matchesWithin(context.acceptPattern, result.body);
-      if (accepted === 'timeout') {
+      if (accepted === true) return { outcome: 'delivered', error: null, retryInMs: null };
+      if (accepted === false) {
         return {
-          outcome: 'failed',
-          error: `acceptPattern did not finish within ${PATTERN_BUDGET_MS} ms on the response: simplify it`,
+          outcome: 'rejected',
+          error: 'response did not match acceptPattern',
           retryInMs: null,
         };
       }
-      if (accepted) return { outcome: 'delivered', error: null, retryInMs: null };
-      return {
-        outcome: 'rejected',
-        error: 'response did not match acceptPattern',
-        retryInMs: null,
-      };
+      // Retried, not final: the budget is wall-clock time, and a busy moment (a GC pause, a
+      // descheduled process) ran a plain `ok` past it — 6 of 20,000 matches with the cores
+      // busy — failing for good deliveries the buyer had taken (hostile review). The retry
+      // carries the same Idempotency-Key; a pattern that really backtracks fails at maxAttempts.
+      error = `acceptPattern did not finish within ${PATTERN_BUDGET_MS} ms on the response: simplify it`;
+    } else {
+      error = `HTTP ${statusCode}`;
+      if (!RETRYABLE_STATUSES.has(statusCode) && (statusCode < 500 || statusCode > 599)) {
+        // 3xx too: redirects are never followed, and a retry would get the same answer. A
+        // status past 599 is no HTTP answer at all (a raw `HTTP/1.1 999`), not a server error.
+        return { outcome: 'failed', error, retryInMs: null };
+      }
+      retryAfterMs = parseRetryAfter(result.retryAfter, context.now);
     }
-    error = `HTTP ${statusCode}`;
-    if (!RETRYABLE_STATUSES.has(statusCode) && (statusCode < 500 || statusCode > 599)) {
-      // 3xx too: redirects are never followed, and a retry would get the same answer. A
-      // status past 599 is no HTTP answer at all (a raw `HTTP/1.1 999`), not a server error.
-      return { outcome: 'failed', error, retryInMs: null };
-    }
-    retryAfterMs = parseRetryAfter(result.retryAfter, context.now);
   } else {
     error = result.error;
     if (!result.retryable) return { outcome: 'failed', error, retryInMs: null };

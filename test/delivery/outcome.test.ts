@@ -107,4 +107,16 @@ describe('acceptPattern', () => {
     expect(matchesWithin('^ok$', 'no')).toBe(false);
     expect(matchesWithin('^(a+)+$', `${'a'.repeat(40)}!`)).toBe('timeout');
   });
+
+  it('retries a match that ran out of time (the budget is wall-clock), failing at maxAttempts', () => {
+    const slow = { ...context, acceptPattern: '^(a+)+$' };
+    const body = `${'a'.repeat(40)}!`;
+    const first = classify(response(200, body), slow);
+    expect(first.outcome).toBe('retry');
+    expect(first.error).toMatch(/acceptPattern did not finish within 50 ms/);
+    expect(first.retryInMs).toBeGreaterThanOrEqual(0);
+    const last = classify(response(200, body), { ...slow, attemptsSinceRequeue: 8 });
+    expect(last.outcome).toBe('failed');
+    expect(last.error).toMatch(/did not finish .* \(gave up after 8 attempts\)/);
+  });
 });
