@@ -23,6 +23,7 @@ import {
   waitForLogRows,
   waitForQuotas,
   waitForStream,
+  waitForText,
 } from './helpers/dashboard.js';
 import { startServer, type E2EServer } from './helpers/server.js';
 
@@ -203,6 +204,8 @@ describe('dashboard and test tools side by side', () => {
       .getByTestId('allocation-log')
       .getByText('not enough providers', { exact: true });
     expect(await refusedRows.count()).toBe(7);
+    // They wait in service 1's backlog, and its card says so without a reload.
+    await waitForText(dashboard, 'service-1-backlog', 'Backlog 7 waiting', LIVE_WITHIN_MS);
     await waitForQuotas(
       dashboard,
       { P1: { remaining: 0 }, P2: { remaining: 0 }, P3: { remaining: 0 }, P4: { remaining: 1 } },
@@ -223,6 +226,7 @@ describe('dashboard and test tools side by side', () => {
     const used = providers.reduce((sum, provider) => sum + (10 - provider.remainingQuota), 0);
     expect(used).toBe(21);
     expect(providers.find((provider) => provider.name === 'P1')!.remainingQuota).toBe(3);
+    await waitForText(dashboard, 'service-1-backlog', 'Backlog 0 waiting', LIVE_WITHIN_MS);
     await waitForQuotas(
       dashboard,
       Object.fromEntries(

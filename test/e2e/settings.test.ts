@@ -12,7 +12,7 @@ import {
   screenshot,
   stillSamePage,
 } from './helpers/browser.js';
-import { waitForQuotas, waitForStream } from './helpers/dashboard.js';
+import { waitForQuotas, waitForStream, waitForText } from './helpers/dashboard.js';
 import { postJson, startServer, type E2EServer } from './helpers/server.js';
 
 const LIVE_WITHIN_MS = 2000;
@@ -63,14 +63,6 @@ const service = (id: number): Locator => settings.getByTestId(`service-settings-
 
 async function saveProvider(id: number): Promise<void> {
   await provider(id).getByRole('button', { name: 'Save' }).click();
-}
-
-async function waitForText(page: Page, testId: string, text: string): Promise<void> {
-  await page.waitForFunction(
-    ([id, wanted]) => document.querySelector(`[data-testid="${id}"]`)?.textContent === wanted,
-    [testId, text] as const,
-    { timeout: LIVE_WITHIN_MS, polling: 50 },
-  );
 }
 
 async function chipNames(page: Page, label: string): Promise<string[]> {
@@ -145,14 +137,19 @@ describe('settings', () => {
 
     await perLead.fill('2');
     await service(2).getByRole('button', { name: 'Save service' }).click();
-    await waitForText(dashboard, 'service-2-per-lead', '2 providers per lead');
+    await waitForText(dashboard, 'service-2-per-lead', '2 providers per lead', LIVE_WITHIN_MS);
   });
 
   it('moves a provider from the pool to the static list and reorders a pool', async () => {
     // One lead first, so that the pointer has moved and its restart shows.
     const lead = await postJson(`${server.url}/api/request-service`, { serviceId: 1 });
     expect(lead.status).toBe(201);
-    await waitForText(dashboard, 'service-1-pointer', 'Pointer 2 → next pool walk starts at P4');
+    await waitForText(
+      dashboard,
+      'service-1-pointer',
+      'Pointer 2 → next pool walk starts at P4',
+      LIVE_WITHIN_MS,
+    );
 
     await service(1).getByRole('button', { name: 'Make P4 static' }).click();
     await service(1).getByRole('button', { name: 'Save service' }).click();

@@ -94,3 +94,17 @@ export async function waitForCounter(
     { timeout, polling: 100 },
   );
 }
+
+/** Waits until the element with `testId` reads exactly `text`. */
+export async function waitForText(
+  page: Page,
+  testId: string,
+  text: string,
+  timeout: number,
+): Promise<void> {
+  await page.waitForFunction(
+    ([id, wanted]) => document.querySelector(`[data-testid="${id}"]`)?.textContent === wanted,
+    [testId, text] as const,
+    { timeout, polling: 50 },
+  );
+}

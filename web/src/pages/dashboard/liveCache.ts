@@ -81,6 +81,15 @@ export function applyLiveEvent(client: QueryClient, event: LiveEvent): void {
       // Its payload has no endpoint, which another tab may have just set or removed.
       void client.invalidateQueries({ queryKey: providersQuery.queryKey });
       break;
+    case 'lead.unallocated':
+      // A service's backlog count: no event carries it (a refused lead may join the backlog,
+      // an expired one leaves it), so it is re-read.
+      void client.invalidateQueries({ queryKey: servicesQuery.queryKey });
+      break;
+    case 'lead.allocated':
+      if (event.data.fromBacklog)
+        void client.invalidateQueries({ queryKey: servicesQuery.queryKey });
+      break;
     default:
   }
 }
