@@ -53,6 +53,36 @@ afterAll(async () => {
   await db?.drop();
 });
 
+describe('while the first answers are on their way', () => {
+  it('says "Loading…", not that there is nothing, on the dashboard log and the leads list', async () => {
+    const context = contexts.get('desktop')!;
+    const page = await context.newPage();
+    // Held until the checks are done: the pages show their loading state meanwhile.
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(/\/api\/(allocations|leads)(\?|$)/, async (route) => {
+      await held;
+      await route.continue();
+    });
+    try {
+      await page.goto('/dashboard');
+      const log = page.getByRole('region', { name: 'Allocation log' });
+      await log.getByText('Loading…').waitFor();
+      expect(await page.getByText('No allocations yet.').count()).toBe(0);
+      await page.goto('/leads');
+      await page.getByTestId('leads-table').waitFor();
+      await page.getByText('Loading…').waitFor();
+      expect(await page.getByText('No leads match.').count()).toBe(0);
+      release();
+      await page.getByTestId('leads-table').locator('tbody tr').first().waitFor();
+      expect(await page.getByText('Loading…').count()).toBe(0);
+    } finally {
+      release();
+      await page.close();
+    }
+  });
+});
+
 describe.each(WIDTHS)('at %s width', (width) => {
   it('filters leads by country and provider, keeps them in the address, and exports them', async () => {
     const { page, console: watch } = await openPage(contexts.get(width)!, '/leads');

@@ -52,7 +52,11 @@ export function DashboardPage() {
             title="Allocation log"
             aside={<span className="text-xs text-slate-600">newest first</span>}
           >
-            <AllocationLog entries={dashboard.log} services={services ?? []} />
+            {dashboard.log ? (
+              <AllocationLog entries={dashboard.log} services={services ?? []} />
+            ) : (
+              <Loading />
+            )}
           </Panel>
         </div>
       </div>

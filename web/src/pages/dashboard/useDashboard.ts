@@ -24,7 +24,8 @@ export interface Dashboard {
   deliveryStats: DeliveryStats | undefined;
   services: Service[] | undefined;
   stats: Stats | undefined;
-  log: LogEntry[];
+  /** Undefined until its first read: "no allocations yet" must not show while loading. */
+  log: LogEntry[] | undefined;
   stream: EventStreamState;
   error: Error | null;
   retry(): void;
@@ -62,7 +63,7 @@ export function useDashboard(): Dashboard {
     deliveryStats: deliveryStats.data,
     services: services.data,
     stats: stats.data,
-    log: log.data ?? [],
+    log: log.data,
     stream,
     // A failed re-read of the counters is not shown: the next event or poll tries again.
     error: providers.error ?? services.error ?? log.error,

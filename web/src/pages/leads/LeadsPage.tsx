@@ -370,6 +370,7 @@ export function LeadsPage() {
             })}
           </tbody>
         </table>
+        {leads.isPending && <p className="p-4 text-sm text-slate-600">Loading…</p>}
         {page && page.items.length === 0 && (
           <p className="p-4 text-sm text-slate-600">No leads match.</p>
         )}
