@@ -109,6 +109,17 @@ describe('GET /metrics', () => {
     expect(moved('leadflow_allocations_total', { service_id: '1', outcome: 'unallocated' })).toBe(
       2,
     );
+    // The backlog's retry (each minute, or after a capacity change) finds no room for the two
+    // either: they are still the two unallocated leads, not two more.
+    await server.app.leadflow.backlog.drain();
+    await server.app.leadflow.backlog.drain();
+    expect(
+      sample(await scrape(), 'leadflow_allocations_total', {
+        service_id: '1',
+        outcome: 'unallocated',
+      }) -
+        sample(before, 'leadflow_allocations_total', { service_id: '1', outcome: 'unallocated' }),
+    ).toBe(2);
     const { rows } = await db.pool.query<{ provider_id: number; attempts: number }>(
       `SELECT provider_id, count(*)::int AS attempts FROM delivery_attempts a
          JOIN deliveries d ON d.id = a.delivery_id GROUP BY provider_id`,
