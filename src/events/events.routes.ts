@@ -70,10 +70,14 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ hub: EventHub; maxClients: nu
       // 'close' comes once, whether the stream ends, the client leaves, or this handler fails.
       reply.raw.once('close', () => clients--);
       await hub.ready();
-      let resumeFrom = Number.parseInt(
-        request.headers['last-event-id'] ?? request.query.lastEventId ?? '',
-        10,
-      );
+      // Digits only: parseInt read `1e3` as 1 and replayed everything from event 1. Anything
+      // else is no id at all, and the client starts from now.
+      const lastEventId = (
+        request.headers['last-event-id'] ??
+        request.query.lastEventId ??
+        ''
+      ).trim();
+      let resumeFrom = /^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : NaN;
       // An id this database never reached (it was reset or restored) would hide every new
       // event from the client; it starts from now instead.
       if (resumeFrom > hub.latestDeliveredId && resumeFrom > (await hub.horizon()))

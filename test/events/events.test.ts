@@ -5,7 +5,7 @@ import { SseClient, type SseEvent } from '../helpers/sse.js';
 
 const { fresh, cleanup } = useFreshDatabases();
 
-async function listen(app: TestApp, lastEventId?: number): Promise<SseClient> {
+async function listen(app: TestApp, lastEventId?: number | string): Promise<SseClient> {
   const client = await SseClient.connect(
     `${app.url}/api/events`,
     lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) },
@@ -65,6 +65,19 @@ describe('GET /api/events', () => {
     await client.waitFor((events) => events.length === 1);
     expect(client.events[0]!.data.leadId).toBe(res.body.lead_id);
   });
+
+  it.each(['1e3', '0x10', '-5', '2.5'])(
+    'treats Last-Event-ID %s (not a whole number) as none: from now, no replay',
+    async (header) => {
+      const { apps } = await fresh();
+      for (let index = 0; index < 3; index++)
+        await post(`${apps[0]!.url}/api/lead`, { email: `before-${index}@example.com` });
+      const client = await listen(apps[0]!, header);
+      const res = await post(`${apps[0]!.url}/api/lead`, { email: 'after@example.com' });
+      await client.waitFor((events) => events.length >= 1);
+      expect(client.events.map((event) => event.data.leadId)).toEqual([res.body.lead_id]);
+    },
+  );
 
   it('starts a listener who arrives after an unheard stretch from now; Last-Event-ID still replays it', async () => {
     const { apps } = await fresh();
