@@ -466,9 +466,14 @@ export class AllocationService {
     }
     const dedupe = round.state.dedupe;
     const watched = dedupe ? contactsOf(lead.fields, dedupe.fields) : [];
-    const seen = [...round.history, ...shared.made].filter(
-      (entry) => entry.leadId !== lead.id && watched.includes(entry.contact),
-    );
+    // Contacts seen before (loaded) and in this transaction (any of its services): the window
+    // spans services, and made grows with every lead of a batch, so it is read only when watched.
+    const seen =
+      watched.length === 0
+        ? []
+        : [...round.history, ...shared.made].filter(
+            (entry) => entry.leadId !== lead.id && watched.includes(entry.contact),
+          );
     if (dedupe?.scope === 'service') {
       const original = seen.find((entry) => entry.serviceId === serviceId);
       if (original) {
