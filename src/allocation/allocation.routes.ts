@@ -10,7 +10,7 @@ import {
 } from '../contracts/index.js';
 import type { Pool } from '../db/pool.js';
 import { actorOf } from '../http/actor.js';
-import { InvalidPayload, NotFound } from '../errors.js';
+import { NotFound, ValidationFailed } from '../errors.js';
 import { refusalOf, type AllocationService } from './allocation.service.js';
 import { selectRecentAllocations } from './allocation.sql.js';
 
@@ -59,8 +59,12 @@ export const allocationRoutes: FastifyPluginAsyncZod<{
       if (!result.ok) {
         request.outcome = result.error;
         if (result.error === 'service_not_found') throw new NotFound('service_not_found');
-        // A lead stored without a service needs one named.
-        if (result.error === 'not_allocated') throw new InvalidPayload();
+        // A lead stored without a service needs one named: the refusal says which field.
+        if (result.error === 'not_allocated') {
+          throw new ValidationFailed([
+            { path: 'serviceId', message: 'the lead has no service: name one' },
+          ]);
+        }
         throw refusalOf(leadId, result);
       }
       request.outcome = repeated ? 'duplicate' : 'allocated';

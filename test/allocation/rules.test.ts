@@ -459,7 +459,14 @@ describe('the backlog', () => {
     expect(moved).toMatchObject({ status: 201, body: { service_id: 3 } });
     // A lead stored without a service needs one named.
     const plain = await post(`${app.url}/api/lead`, { email: 'n@example.com' });
-    expect((await post(url(plain.body.lead_id), {})).status).toBe(400);
+    expect(await post(url(plain.body.lead_id), {})).toMatchObject({
+      status: 400,
+      body: {
+        ok: false,
+        error: 'invalid_payload',
+        details: [{ path: 'serviceId', message: 'the lead has no service: name one' }],
+      },
+    });
     expect((await post(url(plain.body.lead_id), { serviceId: 2 })).status).toBe(201);
     expect((await post(url(randomUUID()), {})).status).toBe(404);
     expect((await post(url(plain.body.lead_id), { serviceId: 'x' })).status).toBe(400);
