@@ -7,6 +7,10 @@ export const securityCounters = z.object({
       admin: z.number().int(),
       webhook: z.number().int(),
       login: z.number().int(),
+      demoBuyer: z
+        .number()
+        .int()
+        .describe('The built-in demo buyer, which answers only requests signed by this server'),
     })
     .describe('Refused for missing or wrong credentials, by the surface that refused them'),
   rateLimited: z.number().int(),

@@ -115,6 +115,9 @@ describe('the built-in demo buyer', () => {
     // Signed access: anyone but Leadflow's dispatcher gets 401.
     const unsigned = await post(`${server.url}/api/demo/buyer/1`, { lead_id: 'x' });
     expect(unsigned.status).toBe(401);
+    // Counted as the demo buyer's, not as the quota webhook's.
+    const counters = await (await fetch(`${server.url}/api/security/counters`)).json();
+    expect(counters.unauthorized).toMatchObject({ demoBuyer: 1, webhook: 0 });
 
     // A restart (another port) moves the demo endpoints along. Deliveries due when it starts
     // (retries waiting across the restart) are sent as it starts, before its demo buyer is

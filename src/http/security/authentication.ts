@@ -134,14 +134,19 @@ export function registerAuthentication(
   app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode !== 401) return done();
     const access = accessOf(request);
+    // The demo buyer is signed like the quota webhook, but a 401 there is a provider pointed at
+    // it without the server's secret, not a billing system: counted apart, so an operator
+    // looking into webhook refusals is not sent after it.
     const surface =
       request.routeOptions.url === '/api/login'
         ? 'login'
-        : access === 'signed'
-          ? 'webhook'
-          : access === 'ingest'
-            ? 'ingest'
-            : 'admin';
+        : request.routeOptions.url?.startsWith('/api/demo/buyer')
+          ? 'demoBuyer'
+          : access === 'signed'
+            ? 'webhook'
+            : access === 'ingest'
+              ? 'ingest'
+              : 'admin';
     counters.unauthorized[surface]++;
     const presented = surface === 'ingest' ? presentedApiKey(request) : undefined;
     request.log.warn(

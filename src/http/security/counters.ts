@@ -9,7 +9,7 @@ declare module 'fastify' {
 
 export function createSecurityCounters(app: FastifyInstance): SecurityCounters {
   const counters: SecurityCounters = {
-    unauthorized: { ingest: 0, admin: 0, webhook: 0, login: 0 },
+    unauthorized: { ingest: 0, admin: 0, webhook: 0, login: 0, demoBuyer: 0 },
     rateLimited: 0,
     shed: 0,
   };
