@@ -148,6 +148,10 @@ describe.each(WIDTHS)('at %s width', (width) => {
     expect(new URL(page.url()).searchParams.get('interval')).toBe('hour');
     await page.getByTestId('volume-chart').locator('.recharts-bar-rectangle').first().waitFor();
     expect(await horizontalOverflow(page)).toBe(0);
+    // Every column in view, at either width: none hidden behind the region's sideways scroll.
+    expect(
+      await table.evaluate((element) => element.scrollWidth - element.parentElement!.clientWidth),
+    ).toBeLessThanOrEqual(0);
     await screenshot(page, `reports-${width}`);
     watch.expectClean();
     await page.close();

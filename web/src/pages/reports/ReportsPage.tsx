@@ -135,11 +135,13 @@ export function ReportsPage() {
           >
             <table className="w-full text-left text-sm" data-testid="providers-report">
               <caption className="sr-only">Allocations and deliveries per provider today</caption>
-              <thead className="bg-slate-50 text-xs text-slate-600 uppercase">
+              {/* Narrow cells and plain-case headings on a phone: the six columns fit 390 px
+                  instead of hiding three of them behind a sideways scroll. */}
+              <thead className="bg-slate-50 text-xs text-slate-600 sm:uppercase">
                 <tr>
                   {['Provider', 'Allocated', 'Delivered', 'Rejected', 'Failed', 'Pending'].map(
                     (title) => (
-                      <th key={title} scope="col" className="px-3 py-2 font-medium">
+                      <th key={title} scope="col" className="px-1 py-2 font-medium sm:px-3">
                         {title}
                       </th>
                     ),
@@ -149,14 +151,14 @@ export function ReportsPage() {
               <tbody className="divide-y divide-slate-100 tabular-nums">
                 {providers.data.map((row) => (
                   <tr key={row.providerId}>
-                    <th scope="row" className="px-3 py-2 font-medium text-slate-900">
+                    <th scope="row" className="px-1 py-2 font-medium text-slate-900 sm:px-3">
                       {row.name}
                     </th>
-                    <td className="px-3 py-2">{row.allocated}</td>
-                    <td className="px-3 py-2">{row.delivered}</td>
-                    <td className="px-3 py-2">{row.rejected}</td>
-                    <td className="px-3 py-2">{row.failed}</td>
-                    <td className="px-3 py-2">{row.pending}</td>
+                    <td className="px-1 py-2 sm:px-3">{row.allocated}</td>
+                    <td className="px-1 py-2 sm:px-3">{row.delivered}</td>
+                    <td className="px-1 py-2 sm:px-3">{row.rejected}</td>
+                    <td className="px-1 py-2 sm:px-3">{row.failed}</td>
+                    <td className="px-1 py-2 sm:px-3">{row.pending}</td>
                   </tr>
                 ))}
               </tbody>
