@@ -300,6 +300,14 @@ describe('dashboard and test tools side by side', () => {
       expect(outline).not.toBe('none');
       await page.keyboard.press('Enter');
       await page.getByTestId('duplicate-summary').waitFor();
+      // Leads spread over services: each result names its service at this width too.
+      await page.getByLabel('Service').selectOption({ label: 'All services, spread evenly' });
+      await page.getByRole('button', { name: 'Generate 10 Concurrent Leads' }).click();
+      const results = page.getByTestId('generate-results').locator('li');
+      await results.nth(9).waitFor();
+      for (const result of await results.all()) {
+        expect(await result.getByText(/^Service [123]$/).isVisible()).toBe(true);
+      }
       expect(await horizontalOverflow(page)).toBe(0);
       await screenshot(page, 'test-tools-phone');
 
@@ -308,7 +316,10 @@ describe('dashboard and test tools side by side', () => {
       await page.getByTestId('allocation-log').waitFor();
       expect(await horizontalOverflow(page)).toBe(0);
       await screenshot(page, 'dashboard-phone');
-      console.expectClean([{ status: 409, path: '/api/lead' }]);
+      console.expectClean([
+        { status: 409, path: '/api/lead' },
+        { status: 409, path: '/api/request-service' },
+      ]);
     } finally {
       await phone.close();
     }

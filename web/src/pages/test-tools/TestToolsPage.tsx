@@ -248,23 +248,27 @@ function LeadResults({
             className="grid grid-cols-[1.5rem_1fr_auto] items-center gap-2 py-1.5 sm:grid-cols-[1.5rem_5.5rem_1fr_auto]"
           >
             <span className="text-slate-600 tabular-nums">{result.index + 1}</span>
-            <span className="hidden text-slate-700 sm:inline">
-              {serviceNames.get(result.serviceId) ?? `Service ${result.serviceId}`}
-            </span>
-            <span className="flex flex-wrap gap-1">
-              {result.providers ? (
-                result.providers.map((provider) => (
-                  <ProviderTag key={provider.id} name={provider.name} role={provider.role} />
-                ))
-              ) : (
-                <span
-                  title={result.error ?? undefined}
-                  className="rounded-md bg-red-100 px-1.5 py-0.5 text-xs font-semibold text-red-900"
-                >
-                  {result.error ? plainCode(result.error) : `HTTP ${result.status}`}
-                </span>
-              )}
-            </span>
+            {/* On a phone the service goes above the providers (leads spread over services
+                could not be told apart); from sm up each is a column of the grid. */}
+            <div className="flex min-w-0 flex-col gap-1 sm:contents">
+              <span className="text-xs text-slate-700 sm:text-sm">
+                {serviceNames.get(result.serviceId) ?? `Service ${result.serviceId}`}
+              </span>
+              <span className="flex flex-wrap gap-1">
+                {result.providers ? (
+                  result.providers.map((provider) => (
+                    <ProviderTag key={provider.id} name={provider.name} role={provider.role} />
+                  ))
+                ) : (
+                  <span
+                    title={result.error ?? undefined}
+                    className="rounded-md bg-red-100 px-1.5 py-0.5 text-xs font-semibold text-red-900"
+                  >
+                    {result.error ? plainCode(result.error) : `HTTP ${result.status}`}
+                  </span>
+                )}
+              </span>
+            </div>
             <span className="text-xs text-slate-600 tabular-nums">{formatDuration(result.ms)}</span>
           </li>
         ))}
