@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { plainMessage } from '../../web/src/api/plainMessages.js';
-import { auditDiff } from '../../web/src/pages/audit/auditDiff.js';
+import { auditDiff, auditSubject } from '../../web/src/pages/audit/auditDiff.js';
 
 describe('auditDiff', () => {
   it('lists only the changed fields, nested ones by dotted path', () => {
@@ -41,5 +41,27 @@ describe('plainMessage', () => {
     ['cannot exceed quota', 'cannot exceed quota'],
   ])('%s → %s', (message, plain) => {
     expect(plainMessage(message)).toBe(plain);
+  });
+});
+
+describe('auditSubject', () => {
+  it('names the entity, and a quota reset by its webhook event id', () => {
+    expect(
+      auditSubject({
+        entity: 'provider',
+        entityId: '1',
+        before: { name: 'P1' },
+        after: { name: 'P2' },
+      }),
+    ).toBe('provider P1 (#1)');
+    const providers = [{ id: 1, remainingQuota: 10 }];
+    expect(
+      auditSubject({
+        entity: 'provider',
+        entityId: null,
+        before: { eventId: 'billing-2026-12', providers },
+        after: { eventId: 'billing-2026-12', providers },
+      }),
+    ).toBe('provider all · event billing-2026-12');
   });
 });

@@ -5,7 +5,7 @@ import { PageHeader } from '../../components/PageHeader.js';
 import { Pager, readPageTrail, writePageTrail, type PageTrail } from '../../components/Pager.js';
 import { formatDateTime } from '../../format.js';
 import { navigate, useLocation } from '../../router/router.js';
-import { auditDiff } from './auditDiff.js';
+import { auditDiff, auditSubject } from './auditDiff.js';
 
 const PAGE_SIZE = 25;
 
@@ -31,17 +31,6 @@ function actorWords(actor: string): string {
   return actor;
 }
 
-function subject(entry: AuditEntry): string {
-  const named = [entry.before, entry.after].find(
-    (side): side is { name: string } =>
-      typeof side === 'object' &&
-      side !== null &&
-      typeof (side as { name?: unknown }).name === 'string',
-  );
-  const id = entry.entityId === null ? 'all' : `#${entry.entityId}`;
-  return `${entry.entity} ${named ? `${named.name} (${id})` : id}`;
-}
-
 function urlOf(at: PageTrail): string {
   const search = new URLSearchParams();
   writePageTrail(search, at);
@@ -55,7 +44,7 @@ function Entry({ entry }: { entry: AuditEntry }) {
     <li className="px-4 py-3" data-testid={`audit-entry-${entry.id}`}>
       <div className="flex flex-wrap items-baseline gap-x-3 gap-y-1">
         <span className="font-semibold text-slate-900">{ACTION_WORDS[entry.action]}</span>
-        <span className="text-sm break-all text-slate-800">{subject(entry)}</span>
+        <span className="text-sm break-all text-slate-800">{auditSubject(entry)}</span>
         <span className="text-xs text-slate-600">by {actorWords(entry.actor)}</span>
         <time dateTime={entry.at} className="ml-auto text-xs text-slate-600 tabular-nums">
           {formatDateTime(entry.at)}
