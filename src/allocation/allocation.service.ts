@@ -30,7 +30,7 @@ import {
   selectServicesByReference,
   writeAllocations,
   type LeadOutcome,
-  type ServiceOutcome,
+  type BatchOutcome,
   type ServiceRef,
   usageOf,
 } from './allocation.sql.js';
@@ -93,6 +93,8 @@ interface Shared {
   now: Date;
   periodStarts: Map<number, Record<CapPeriod, Date>>;
   made: ContactSeen[];
+  /** What the rounds decided, row by row in the order the leads were decided (pointers aside). */
+  outcome: Omit<BatchOutcome, 'pointers'>;
   /**
    * The events of every round, in the order the leads were decided: each carries the providers'
    * remaining quota after it, and a client applying them in id order ends on the newest (grouped
@@ -110,7 +112,8 @@ interface Round {
   pointer: number;
   /** Earlier allocations of its leads' contacts within its duplicate window. */
   history: ContactSeen[];
-  outcome: ServiceOutcome;
+  /** Leads this round decided. */
+  decided: number;
 }
 
 /** One allocation request: a stored lead and the service it is for. */
@@ -317,7 +320,7 @@ export class AllocationService {
           for (const lead of leads) this.decide(round, lead, 'backlog');
           await this.closeRounds(tx, round.shared, [round]);
           const counts = { allocated: 0, expired: 0 };
-          for (const status of round.outcome.leadStatuses) {
+          for (const status of round.shared.outcome.leadStatuses) {
             if (status.status === 'allocated') counts.allocated++;
             if (status.status === 'expired') counts.expired++;
           }
@@ -389,6 +392,14 @@ export class AllocationService {
       now,
       periodStarts: starts,
       made: [],
+      outcome: {
+        now,
+        periodStarts: starts,
+        allocations: [],
+        leadStatuses: [],
+        contacts: [],
+        attempts: [],
+      },
       events: [],
     };
     const rounds = new Map<number, Round>();
@@ -400,14 +411,7 @@ export class AllocationService {
         shared,
         pointer: state.pointer,
         history: [],
-        outcome: {
-          serviceId,
-          allocations: [],
-          leadStatuses: [],
-          pointer: state.pointer,
-          contacts: [],
-          attempts: [],
-        },
+        decided: 0,
       });
     }
     return rounds;
@@ -432,19 +436,21 @@ export class AllocationService {
 
   /** Decides one lead by SPEC §3 and §10, carrying quotas, caps and the pointer forward. */
   private decide(round: Round, lead: LockedLead, kind: AttemptKind): AllocationResult {
-    const { serviceId, outcome, shared } = round;
-    const { now, quotas } = shared;
+    const { serviceId, shared } = round;
+    const { now, quotas, outcome } = shared;
     const fromBacklog = kind === 'backlog';
     const attempt = (
       status: 'allocated' | 'unallocated' | 'duplicate' | 'expired',
-      decisions: ServiceOutcome['attempts'][number]['decisions'],
+      decisions: BatchOutcome['attempts'][number]['decisions'],
       duplicateOf: string | null = null,
     ): void => {
-      outcome.leadStatuses.push({ leadId: lead.id, status });
+      round.decided++;
+      outcome.leadStatuses.push({ serviceId, leadId: lead.id, status });
       // A backlog retry that changes nothing is not recorded: a minute's retries of a
       // 10,000-lead backlog would otherwise write 10,000 identical traces.
       if (!fromBacklog || status !== 'unallocated') {
         outcome.attempts.push({
+          serviceId,
           leadId: lead.id,
           outcome: status,
           fromBacklog,
@@ -508,15 +514,19 @@ export class AllocationService {
       return { ok: false, error: 'insufficient_quota', skipped };
     }
     round.pointer = pick.pointer;
-    outcome.pointer = pick.pointer;
     for (const provider of pick.providers) {
       recordTaken(quotas.get(provider.id)!);
-      outcome.allocations.push({ leadId: lead.id, providerId: provider.id, role: provider.role });
+      outcome.allocations.push({
+        serviceId,
+        leadId: lead.id,
+        providerId: provider.id,
+        role: provider.role,
+      });
     }
     attempt('allocated', pick.decisions);
     const providerIds = pick.providers.map((provider) => provider.id);
     for (const contact of contactsOf(lead.fields)) {
-      outcome.contacts.push({ contact, leadId: lead.id });
+      outcome.contacts.push({ serviceId, contact, leadId: lead.id });
       shared.made.push({ contact, leadId: lead.id, serviceId, providerIds });
     }
     const picked = pick.providers.map((provider) => ({
@@ -542,15 +552,14 @@ export class AllocationService {
 
   /** Writes what the rounds decided, in one statement; tells the rest of the server after commit. */
   private async closeRounds(tx: Tx, shared: Shared, rounds: Round[]): Promise<void> {
-    const decided = rounds.filter((round) => round.outcome.leadStatuses.length > 0);
+    const decided = rounds.filter((round) => round.decided > 0);
     if (decided.length === 0) return;
     const { events } = shared;
     const queued = await writeAllocations(
       tx,
       {
-        now: shared.now,
-        periodStarts: shared.periodStarts,
-        services: decided.map((round) => round.outcome),
+        ...shared.outcome,
+        pointers: decided.map((round) => ({ serviceId: round.serviceId, pointer: round.pointer })),
       },
       events,
     );
@@ -561,8 +570,8 @@ export class AllocationService {
       // none, so the minute's retries of a waiting backlog do not count its leads again (they
       // did, and a backlog of 10,000 added 10,000 `unallocated` a minute to the metric).
       const counts = new Map<LeadOutcome, number>();
-      for (const { outcome } of round.outcome.attempts) {
-        counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+      for (const { serviceId, outcome } of shared.outcome.attempts) {
+        if (serviceId === round.serviceId) counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
       }
       afterCommit(tx, () => {
         for (const [outcome, count] of counts) this.settled(round.serviceId, outcome, count);

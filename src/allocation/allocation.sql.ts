@@ -79,17 +79,6 @@ export interface NewAttempt {
   decisions: Decision[];
 }
 
-/** What one service's round of a transaction decided. */
-export interface ServiceOutcome {
-  serviceId: number;
-  allocations: NewAllocation[];
-  leadStatuses: { leadId: string; status: LeadOutcome }[];
-  pointer: number;
-  /** Normalised contacts of the leads allocated, for later duplicate windows. */
-  contacts: { contact: string; leadId: string }[];
-  attempts: NewAttempt[];
-}
-
 /** What a transaction decided, for one service or several (which may share providers). */
 export interface BatchOutcome {
   /** The clock's time: allocation rows are stamped with it, so caps count in its periods. */
@@ -97,7 +86,16 @@ export interface BatchOutcome {
   /** Where each cap period of each locked provider began at `now`, in its zone (Luxon): the
    * keys of the cap counters the allocations count into. */
   periodStarts: Map<number, Record<CapPeriod, Date>>;
-  services: ServiceOutcome[];
+  // The rows below are in the order the leads were decided, each with its service: the ids
+  // they get follow that order, so the console's log (newest allocation first) reads as the
+  // live stream did, not grouped by service.
+  allocations: (NewAllocation & { serviceId: number })[];
+  leadStatuses: { serviceId: number; leadId: string; status: LeadOutcome }[];
+  /** Normalised contacts of the leads allocated, for later duplicate windows. */
+  contacts: { serviceId: number; contact: string; leadId: string }[];
+  attempts: (NewAttempt & { serviceId: number })[];
+  /** Each service's pool pointer after the batch. */
+  pointers: { serviceId: number; pointer: number }[];
 }
 
 /** One array per column: every row of `rows` mapped by each of `columns`. */
@@ -119,15 +117,7 @@ export async function writeAllocations(
   batch: BatchOutcome,
   events: NewEvent[],
 ): Promise<number> {
-  const { now, services } = batch;
-  const each = <T>(of: (service: ServiceOutcome) => T[]): (T & { serviceId: number })[] =>
-    services.flatMap((service) =>
-      of(service).map((row) => ({ ...row, serviceId: service.serviceId })),
-    );
-  const allocations = each((service) => service.allocations);
-  const statuses = each((service) => service.leadStatuses);
-  const contacts = each((service) => service.contacts);
-  const attempts = each((service) => service.attempts);
+  const { now, allocations, leadStatuses: statuses, contacts, attempts, pointers } = batch;
   // One statement for the whole outcome and its events: it runs while the providers are
   // locked, and every round trip there is time the other services sharing them wait
   // (bench/: allocation, three statements → one).
@@ -217,7 +207,7 @@ export async function writeAllocations(
       ),
       ...eventValues(events),
       ...columns(
-        services,
+        pointers,
         (service) => service.serviceId,
         (service) => service.pointer,
       ),

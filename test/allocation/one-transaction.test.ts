@@ -130,6 +130,16 @@ describe('requests of several services waiting together', () => {
       [[blocker!, forThree!, forOne!, forOneAgain!]],
     );
     expect(events.map((event) => event.lead_id)).toEqual([blocker, forThree, forOne, forOneAgain]);
+    // The allocation rows too: their ids follow the decisions, not the services' order.
+    const { rows: allocations } = await db.pool.query<{ lead_id: string }>(
+      'SELECT lead_id FROM allocations WHERE lead_id = ANY($1) ORDER BY id',
+      [[forThree!, forOne!, forOneAgain!]],
+    );
+    expect([...new Set(allocations.map((row) => row.lead_id))]).toEqual([
+      forThree,
+      forOne,
+      forOneAgain,
+    ]);
     const last = new Map<number, number>();
     for (const { providers } of events) {
       for (const provider of providers) {
