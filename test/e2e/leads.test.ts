@@ -216,6 +216,29 @@ describe('leads', () => {
       await waitForRows(PAGE_SIZE, small);
       expect(await horizontalOverflow(small)).toBe(0);
       await screenshot(small, 'leads-phone');
+      // A name wraps between its words; no word that fits is split across lines.
+      await created(
+        postJson(`${server.url}/api/lead`, {
+          email: 'bartholomew@example.test',
+          firstName: 'Bartholomew',
+          lastName: 'Lovelace',
+        }),
+      );
+      await small.goto('/leads?q=bartholomew');
+      const name = small.getByTestId('leads-table').locator('tbody tr td div').first();
+      await name.getByText('Bartholomew Lovelace').waitFor();
+      const split = await name.evaluate((element) => {
+        const text = element.firstChild!;
+        return [...element.textContent!.matchAll(/\S+/g)]
+          .filter((word) => {
+            const range = document.createRange();
+            range.setStart(text, word.index);
+            range.setEnd(text, word.index + word[0].length);
+            return range.getClientRects().length > 1;
+          })
+          .map((word) => word[0]);
+      });
+      expect(split).toEqual([]);
       await small.goto(`/leads/${ids.binary}`);
       await small.getByTestId('raw-body').waitFor();
       expect(await horizontalOverflow(small)).toBe(0);

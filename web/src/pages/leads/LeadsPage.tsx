@@ -343,15 +343,16 @@ export function LeadsPage() {
                     {formatDateTime(lead.createdAt)}
                   </td>
                   <td className="max-w-0 px-3 py-2 align-top">
-                    {/* Cut on wide screens with the whole value on hover; wrapped on phones. */}
+                    {/* Cut on wide screens with the whole value on hover; wrapped on phones, between words
+                        where they fit (break-all split "Lovelace" mid-word at 390 px). */}
                     <div
-                      className="font-medium break-all text-slate-900 sm:truncate"
+                      className="font-medium wrap-anywhere text-slate-900 sm:truncate"
                       title={name || undefined}
                     >
                       {name || '—'}
                     </div>
                     <div
-                      className="break-all text-slate-600 sm:truncate"
+                      className="wrap-anywhere text-slate-600 sm:truncate"
                       title={[lead.email, lead.phone].filter(Boolean).join(' · ') || undefined}
                     >
                       {[lead.email, lead.phone].filter(Boolean).join(' · ') || '—'}
