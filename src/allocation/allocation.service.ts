@@ -90,10 +90,11 @@ interface Shared {
   /** The counters of the providers' capped periods, read with the transaction's leads. */
   counterKeys: CapCounterKeys;
   names: Map<number, string>;
-  now: Date;
-  periodStarts: Map<number, Record<CapPeriod, Date>>;
   made: ContactSeen[];
-  /** What the rounds decided, row by row in the order the leads were decided (pointers aside). */
+  /**
+   * The clock's reading and the providers' period starts, and what the rounds decided, row by
+   * row in the order the leads were decided (pointers aside).
+   */
   outcome: Omit<BatchOutcome, 'pointers'>;
   /**
    * The events of every round, in the order the leads were decided: each carries the providers'
@@ -112,8 +113,6 @@ interface Round {
   pointer: number;
   /** Earlier allocations of its leads' contacts within its duplicate window. */
   history: ContactSeen[];
-  /** Leads this round decided. */
-  decided: number;
 }
 
 /** One allocation request: a stored lead and the service it is for. */
@@ -389,8 +388,6 @@ export class AllocationService {
       ),
       counterKeys: counterKeys(capped),
       names: new Map(providers.map((provider) => [provider.id, provider.name])),
-      now,
-      periodStarts: starts,
       made: [],
       outcome: {
         now,
@@ -411,7 +408,6 @@ export class AllocationService {
         shared,
         pointer: state.pointer,
         history: [],
-        decided: 0,
       });
     }
     return rounds;
@@ -430,21 +426,21 @@ export class AllocationService {
     const dedupe = round.state.dedupe;
     if (!dedupe || leads.length === 0) return;
     const contacts = new Set(leads.flatMap((lead) => contactsOf(lead.fields, dedupe.fields)));
-    const since = new Date(round.shared.now.getTime() - dedupe.days * DAY_MS);
+    const since = new Date(round.shared.outcome.now.getTime() - dedupe.days * DAY_MS);
     round.history = await selectContactHistory(tx, [...contacts], since);
   }
 
   /** Decides one lead by SPEC §3 and §10, carrying quotas, caps and the pointer forward. */
   private decide(round: Round, lead: LockedLead, kind: AttemptKind): AllocationResult {
     const { serviceId, shared } = round;
-    const { now, quotas, outcome } = shared;
+    const { quotas, outcome } = shared;
+    const { now } = outcome;
     const fromBacklog = kind === 'backlog';
     const attempt = (
       status: 'allocated' | 'unallocated' | 'duplicate' | 'expired',
       decisions: BatchOutcome['attempts'][number]['decisions'],
       duplicateOf: string | null = null,
     ): void => {
-      round.decided++;
       outcome.leadStatuses.push({ serviceId, leadId: lead.id, status });
       // A backlog retry that changes nothing is not recorded: a minute's retries of a
       // 10,000-lead backlog would otherwise write 10,000 identical traces.
@@ -552,31 +548,35 @@ export class AllocationService {
 
   /** Writes what the rounds decided, in one statement; tells the rest of the server after commit. */
   private async closeRounds(tx: Tx, shared: Shared, rounds: Round[]): Promise<void> {
-    const decided = rounds.filter((round) => round.decided > 0);
+    const { outcome, events } = shared;
+    // Counted from the attempts recorded: a backlog retry that leaves a lead unallocated is none,
+    // so the minute's retries of a waiting backlog do not count its leads again (they did, and a
+    // backlog of 10,000 added 10,000 `unallocated` a minute to the metric).
+    const counts = new Map<number, Map<LeadOutcome, number>>();
+    for (const { serviceId, outcome: settled } of outcome.attempts) {
+      const own = counts.get(serviceId) ?? new Map<LeadOutcome, number>();
+      own.set(settled, (own.get(settled) ?? 0) + 1);
+      counts.set(serviceId, own);
+    }
+    const decided = rounds.filter((round) =>
+      outcome.leadStatuses.some((lead) => lead.serviceId === round.serviceId),
+    );
     if (decided.length === 0) return;
-    const { events } = shared;
     const queued = await writeAllocations(
       tx,
       {
-        ...shared.outcome,
+        ...outcome,
         pointers: decided.map((round) => ({ serviceId: round.serviceId, pointer: round.pointer })),
       },
       events,
     );
     if (queued > 0) afterCommit(tx, this.deliveriesQueued);
     if (events.length > 0) afterCommit(tx, () => this.committed.announce());
-    for (const round of decided) {
-      // Counted from the attempts recorded: a backlog retry that leaves a lead unallocated is
-      // none, so the minute's retries of a waiting backlog do not count its leads again (they
-      // did, and a backlog of 10,000 added 10,000 `unallocated` a minute to the metric).
-      const counts = new Map<LeadOutcome, number>();
-      for (const { serviceId, outcome } of shared.outcome.attempts) {
-        if (serviceId === round.serviceId) counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+    afterCommit(tx, () => {
+      for (const [serviceId, own] of counts) {
+        for (const [settled, count] of own) this.settled(serviceId, settled, count);
       }
-      afterCommit(tx, () => {
-        for (const [outcome, count] of counts) this.settled(round.serviceId, outcome, count);
-      });
-    }
+    });
   }
 
   /**
